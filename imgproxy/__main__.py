@@ -1,0 +1,7 @@
+"""`python -m imgproxy` runs the command line."""
+
+import sys
+
+from imgproxy.cli import main
+
+sys.exit(main())

@@ -1,0 +1,100 @@
+"""create_app(settings) -> Starlette: wires origins, caches and render slots for one process."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyvips
+from starlette.applications import Starlette
+
+from imgproxy.cache.origin import CachedOrigin
+from imgproxy.cache.stores import BlobStore
+from imgproxy.config import Settings, load_settings
+from imgproxy.errors import ImgproxyError
+from imgproxy.origins.base import Origin
+from imgproxy.origins.http import HttpOrigin
+from imgproxy.origins.local import LocalOrigin
+from imgproxy.params.decode import DecodeOptions
+from imgproxy.pipeline.context import RenderOptions
+from imgproxy.web.limits import RenderPool
+from imgproxy.web.routes import ROUTES, handle_crash, handle_error
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    origin: Origin
+    results: BlobStore
+    pool: RenderPool
+    decode_options: DecodeOptions
+    render_options: RenderOptions
+
+    async def close(self) -> None:
+        await self.origin.close()
+        self.pool.close()
+        self.results.close()
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state = build_state(settings)
+        app.state.imgproxy = state
+        try:
+            yield
+        finally:
+            await state.close()
+
+    return Starlette(
+        routes=ROUTES,
+        exception_handlers={ImgproxyError: handle_error, Exception: handle_crash},
+        lifespan=lifespan,
+    )
+
+
+def app_from_env() -> Starlette:
+    """The uvicorn factory: settings come from IMGPROXY_CONFIG and IMGPROXY_* variables."""
+    return create_app(load_settings())
+
+
+def build_state(settings: Settings) -> AppState:
+    # Renders never repeat an operation on the same pixels: libvips' cache would only cost memory.
+    pyvips.cache_set_max(0)
+    pyvips.concurrency_set(settings.server.vips_concurrency)
+    cache_dir = Path(settings.cache.dir)
+    security, output = settings.security, settings.output
+    return AppState(
+        settings=settings,
+        origin=build_origin(settings, cache_dir),
+        results=BlobStore(cache_dir / "results", settings.cache.result_size_mb),
+        pool=RenderPool(settings.server.slots(), settings.server.queue_size),
+        decode_options=DecodeOptions(
+            presets=settings.colors,
+            image_params_allowed=frozenset(security.image_params_allowed),
+            strict=security.strict_params,
+            max_side=security.max_out_pixels,
+        ),
+        render_options=RenderOptions(
+            default_quality=output.default_quality,
+            auto_avif=output.auto_avif,
+            avif_max_side=output.avif_max_side,
+            allow_upscale=output.allow_upscale,
+            max_src_pixels=security.max_src_pixels,
+            max_out_side=security.max_out_pixels,
+        ),
+    )
+
+
+def build_origin(settings: Settings, cache_dir: Path) -> Origin:
+    o = settings.origin
+    if o.kind == "local":
+        # Files on this machine are read directly: a disk copy of them would only cost space.
+        return LocalOrigin(o.root, o.max_bytes)
+    remote = HttpOrigin(
+        o.url, timeout_s=o.timeout_s, connect_timeout_s=o.connect_timeout_s, max_bytes=o.max_bytes
+    )
+    store = BlobStore(cache_dir / "originals", settings.cache.origin_size_mb)
+    return CachedOrigin(remote, store, settings.cache.origin_ttl_s)

@@ -1,0 +1,78 @@
+"""The `imgproxy` command: serve, url."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from imgproxy.config import CONFIG_ENV, Settings, load_settings
+from imgproxy.errors import ConfigError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"imgproxy: bad configuration: {exc}", file=sys.stderr)
+        return 2
+    return int(args.command(args, settings) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imgproxy", description="On-the-fly image CDN proxy.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    _add_config(serve)
+    serve.add_argument("--host", help="address to listen on (default: [server] host)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: [server] port)")
+    serve.add_argument("--workers", type=int, help="processes (default: [server] workers)")
+    serve.set_defaults(command=_serve)
+
+    url = commands.add_parser("url", help="print the URL of an image with parameters")
+    _add_config(url)
+    url.add_argument("path", help="path of the original, e.g. photos/cat.jpg")
+    url.add_argument("params", nargs="*", metavar="KEY=VALUE", help="image parameters")
+    url.add_argument("--base", help="server address (default: http://[server] host:port)")
+    url.set_defaults(command=_url)
+    return parser
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help=f"TOML config file (default: ${CONFIG_ENV} or built-in)")
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    if args.config:
+        # Worker processes build their settings from the environment, so they must see the file.
+        os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
+    uvicorn.run(
+        "imgproxy.app:app_from_env",
+        factory=True,
+        host=args.host or settings.server.host,
+        port=args.port or settings.server.port,
+        workers=args.workers or settings.server.workers,
+        log_level="info",
+    )
+    return 0
+
+
+def _url(args: argparse.Namespace, settings: Settings) -> int:
+    pairs = []
+    for item in args.params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"imgproxy: {item!r} is not KEY=VALUE", file=sys.stderr)
+            return 2
+        pairs.append((key, value))
+    base = args.base or f"http://{settings.server.host}:{settings.server.port}"
+    query = f"?{urlencode(pairs)}" if pairs else ""
+    print(f"{base.rstrip('/')}/{quote(args.path.lstrip('/'))}{query}")
+    return 0

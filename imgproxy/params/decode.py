@@ -1,0 +1,144 @@
+"""Query string -> Plan. Every error names the parameter as the URL wrote it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from imgproxy.errors import ForbiddenByConfig, InvalidParameter, UnsupportedParameter
+from imgproxy.params.plan import BOX_MODES, WHITE, Geometry, Output, Plan, Region
+from imgproxy.params.spec import BY_NAME, Param, UnsupportedValue
+
+BASE64_SUFFIX = "64"
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    presets: Mapping[str, str] = field(default_factory=dict)
+    image_params_allowed: frozenset[str] = frozenset()
+    strict: bool = False
+    max_side: int = 8192
+
+
+@dataclass(frozen=True)
+class Given:
+    """One parameter as it stood in the URL: the key written and its (base64-decoded) text."""
+
+    key: str
+    text: str
+
+
+def decode(query: Iterable[tuple[str, str]], options: DecodeOptions) -> Plan:
+    given = collect(query, options)
+    values = {name: _parse(BY_NAME[name], item, options) for name, item in given.items()}
+    _check_requires(given)
+    return Plan(geometry=_geometry(values, given, options), output=_output(values))
+
+
+def collect(query: Iterable[tuple[str, str]], options: DecodeOptions) -> dict[str, Given]:
+    """Known parameters by canonical name; unknown ones are dropped (or refused when strict)."""
+    found: dict[str, Given] = {}
+    for key, text in query:
+        param, encoded = _lookup(key)
+        if param is None:
+            if options.strict:
+                raise InvalidParameter(f"unknown parameter {key!r}", param=key)
+            continue
+        if not param.supported:
+            raise UnsupportedParameter(f"{key} is not supported yet", param=key)
+        if options.image_params_allowed and param.name not in options.image_params_allowed:
+            raise ForbiddenByConfig(f"{key} is not allowed on this server", param=key)
+        item = Given(key, _from_base64(key, text) if encoded else text)
+        earlier = found.get(param.name)
+        if earlier is not None and earlier != item:
+            raise InvalidParameter(f"{key} conflicts with {earlier.key} given earlier", param=key)
+        found[param.name] = item
+    return found
+
+
+def _lookup(key: str) -> tuple[Param | None, bool]:
+    if key in BY_NAME:
+        return BY_NAME[key], False
+    if key.endswith(BASE64_SUFFIX) and key[: -len(BASE64_SUFFIX)] in BY_NAME:
+        return BY_NAME[key[: -len(BASE64_SUFFIX)]], True
+    return None, False
+
+
+def _from_base64(key: str, text: str) -> str:
+    # A '+' of standard base64 arrives as a space after form decoding of the query.
+    compact = text.strip().replace(" ", "+").replace("-", "+").replace("_", "/")
+    compact += "=" * (-len(compact) % 4)
+    try:
+        return base64.b64decode(compact, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidParameter(f"{key} is not valid base64 text, got {text!r}", param=key) from None
+
+
+def _parse(param: Param, item: Given, options: DecodeOptions) -> Any:
+    try:
+        return param.type.parse(item.text, options.presets)
+    except UnsupportedValue as exc:
+        raise UnsupportedParameter(f"{item.key}: {exc}", param=item.key) from None
+    except ValueError as exc:
+        raise InvalidParameter(f"{item.key} {exc}", param=item.key) from None
+
+
+def _check_requires(given: Mapping[str, Given]) -> None:
+    for name, item in given.items():
+        needs = BY_NAME[name].requires
+        if needs and not any(other in given for other in needs):
+            raise InvalidParameter(f"{item.key} needs {' or '.join(needs)}", param=item.key)
+
+
+def _geometry(
+    values: Mapping[str, Any], given: Mapping[str, Given], options: DecodeOptions
+) -> Geometry:
+    dpr = values.get("dpr", 1.0)
+    width = _scaled("width", values, given, dpr, options.max_side)
+    height = _scaled("height", values, given, dpr, options.max_side)
+    crop = values.get("crop")
+    mode = crop if crop in BOX_MODES else None
+    if mode and (width is None or height is None):
+        raise InvalidParameter(f"crop={mode} needs both width and height", param=given["crop"].key)
+    if crop == "zoom" and "rotate" not in values and "angle" not in values:
+        raise InvalidParameter("crop=zoom needs rotate or angle", param=given["crop"].key)
+    return Geometry(
+        width=width,
+        height=height,
+        crop=mode,
+        region=crop if isinstance(crop, Region) else None,
+        rotate=(values.get("rotate", 0.0) - values.get("angle", 0.0)) % 360,
+        zoom=crop == "zoom",
+        flip=values.get("flip", False),
+        trim_color=values.get("trim_color", WHITE) if values.get("trim") else None,
+        autorotate=values.get("autorotate", True),
+        pad=values.get("pad", 0),
+        pad_color=values.get("pad_color", WHITE),
+        flatten=values.get("flatten", False),
+    )
+
+
+def _scaled(
+    name: str, values: Mapping[str, Any], given: Mapping[str, Given], dpr: float, max_side: int
+) -> int | None:
+    if name not in values:
+        return None
+    pixels = max(1, round(values[name] * dpr))
+    if pixels > max_side:
+        key = given[name].key
+        raise InvalidParameter(
+            f"{key} gives {pixels} px, over the {max_side} px limit of this server", param=key
+        )
+    return pixels
+
+
+def _output(values: Mapping[str, Any]) -> Output:
+    return Output(
+        format=values.get("format"),
+        quality=values.get("quality"),
+        interlace=values.get("interlace", False),
+        strip_exif=values.get("strip_exif", False),
+    )

@@ -1,0 +1,60 @@
+"""The Plan: frozen values that say what to do to one image, and its cache key."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from imgproxy.params.colors import RGBA
+
+WHITE: RGBA = (255, 255, 255, 255)
+BOX_MODES = ("fit", "top", "bottom", "pad", "stretch")
+
+
+@dataclass(frozen=True)
+class Region:
+    """`crop=x,y,w,h` in the coordinates of the scaled image; None for x or y means centred."""
+
+    x: int | None
+    y: int | None
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Geometry:
+    width: int | None = None
+    height: int | None = None
+    crop: str | None = None
+    region: Region | None = None
+    rotate: float = 0.0
+    zoom: bool = False
+    flip: bool = False
+    trim_color: RGBA | None = None
+    autorotate: bool = True
+    pad: int = 0
+    pad_color: RGBA = WHITE
+    flatten: bool = False
+
+    @property
+    def resizes(self) -> bool:
+        return self.width is not None or self.height is not None
+
+
+@dataclass(frozen=True)
+class Output:
+    format: str | None = None
+    quality: int | None = None
+    interlace: bool = False
+    strip_exif: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    geometry: Geometry = Geometry()
+    output: Output = Output()
+
+    @property
+    def key(self) -> str:
+        """A stable digest of everything that changes the output."""
+        return hashlib.sha256(repr(self).encode()).hexdigest()[:32]

@@ -1,0 +1,292 @@
+"""The one table of every parameter: name, aliases, value type, range, default, requires, doc."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from imgproxy.params.colors import parse_color
+from imgproxy.params.plan import BOX_MODES, Region
+
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off")
+
+
+class UnsupportedValue(ValueError):
+    """A value the reference defines that this server does not implement yet."""
+
+
+class ValueType(Protocol):
+    description: str
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Integer:
+    lo: int
+    hi: int | None = None
+
+    @property
+    def description(self) -> str:
+        return f"integer {self.lo}-{self.hi}" if self.hi is not None else f"integer >= {self.lo}"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise ValueError(f"must be an {self.description}, got {text!r}") from None
+        if value < self.lo or (self.hi is not None and value > self.hi):
+            raise ValueError(f"must be an {self.description}, got {text!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Number:
+    lo: float
+    hi: float
+
+    @property
+    def description(self) -> str:
+        return f"number {self.lo:g} to {self.hi:g}"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ValueError(f"must be a {self.description}, got {text!r}") from None
+        if not math.isfinite(value) or not self.lo <= value <= self.hi:
+            raise ValueError(f"must be a {self.description}, got {text!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Boolean:
+    description: str = "true or false"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> bool:
+        word = text.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ValueError(f"must be true or false, got {text!r}")
+
+
+@dataclass(frozen=True)
+class Color:
+    description: str = "colour: name, hex (3/4/6/8 digits), rgb(), rgba()"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> tuple[int, int, int, int]:
+        return parse_color(text, presets)
+
+
+@dataclass(frozen=True)
+class Choice:
+    values: tuple[str, ...]
+    later: tuple[str, ...] = ()
+    synonyms: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def description(self) -> str:
+        return ", ".join(self.values)
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> str:
+        word = dict(self.synonyms).get(text.strip().lower(), text.strip().lower())
+        if word in self.values:
+            return word
+        if word in self.later:
+            raise UnsupportedValue(f"value {text!r} is not supported yet")
+        raise ValueError(f"must be one of {', '.join(self.values)}, got {text!r}")
+
+
+@dataclass(frozen=True)
+class Quality:
+    description: str = "integer 1-100"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> int:
+        if text.strip().lower() == "auto":
+            raise UnsupportedValue("quality=auto is not supported yet")
+        return Integer(1, 100).parse(text, presets)
+
+
+@dataclass(frozen=True)
+class Trim:
+    description: str = "color"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> bool:
+        word = text.strip().lower()
+        if word == "color" or word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ValueError(f"must be 'color', got {text!r}")
+
+
+@dataclass(frozen=True)
+class Crop:
+    description: str = "fit, top, bottom, pad, stretch, zoom or x,y,w,h"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> str | Region:
+        word = text.strip().lower()
+        if "," in word:
+            return _region(text)
+        return Choice((*BOX_MODES, "zoom"), later=("face", "entropy")).parse(word, presets)
+
+
+def _region(text: str) -> Region:
+    parts = [part.strip().lower() for part in text.split(",")]
+    if len(parts) != 4:
+        raise ValueError(f"must be a mode or a region x,y,w,h, got {text!r}")
+    x, y = (_region_origin(part, text) for part in parts[:2])
+    width, height = (_region_size(part, text) for part in parts[2:])
+    return Region(x, y, width, height)
+
+
+def _region_origin(part: str, text: str) -> int | None:
+    if part == "center":
+        return None
+    if part.isdigit():
+        return int(part)
+    raise ValueError(f"region x and y must be integers >= 0 or center, got {text!r}")
+
+
+def _region_size(part: str, text: str) -> int:
+    if part.isdigit() and int(part) > 0:
+        return int(part)
+    raise ValueError(f"region w and h must be integers >= 1, got {text!r}")
+
+
+@dataclass(frozen=True)
+class Text:
+    description: str = "text"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> str:
+        return text
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: ValueType
+    doc: str
+    aliases: tuple[str, ...] = ()
+    default: str = ""
+    requires: tuple[str, ...] = ()
+    supported: bool = True
+
+
+def _later(name: str, doc: str) -> Param:
+    return Param(name, Text(), doc, supported=False)
+
+
+PARAMS: tuple[Param, ...] = (
+    Param("width", Integer(1), "Output width in CSS pixels (times dpr).", aliases=("w",)),
+    Param("height", Integer(1), "Output height in CSS pixels (times dpr).", aliases=("h",)),
+    Param(
+        "dpr",
+        Number(1, 5),
+        "Device pixel ratio: multiplies width and height.",
+        default="1",
+        requires=("width", "height"),
+    ),
+    Param(
+        "crop",
+        Crop(),
+        "How width x height is filled: fit (cover, centred), top, bottom, pad (letterbox), "
+        "stretch; zoom removes the corners left by rotate; x,y,w,h cuts a region of the "
+        "scaled image (x or y may be `center`).",
+    ),
+    Param("rotate", Number(-360, 360), "Rotate clockwise by degrees.", default="0"),
+    Param("angle", Number(-360, 360), "Rotate counter-clockwise by degrees.", default="0"),
+    Param("flip", Boolean(), "Mirror the image horizontally.", default="false"),
+    Param("pad", Integer(0, 2000), "Add this many pixels of pad_color on every side.", default="0"),
+    Param(
+        "pad_color",
+        Color(),
+        "Colour of padding, letterbox bars, rotation corners and flatten background.",
+        default="white",
+        requires=("pad", "crop", "rotate", "angle", "flatten"),
+    ),
+    Param("flatten", Boolean(), "Remove alpha by blending onto pad_color.", default="false"),
+    Param("trim", Trim(), "Remove a border of trim_color around the image."),
+    Param(
+        "trim_color",
+        Color(),
+        "The border colour that trim removes.",
+        default="white",
+        requires=("trim",),
+    ),
+    Param("autorotate", Boolean(), "Apply and remove the EXIF orientation.", default="true"),
+    Param(
+        "format",
+        Choice(
+            ("jpeg", "png", "webp", "gif", "avif", "auto"),
+            later=("mp4",),
+            synonyms=(("jpg", "jpeg"),),
+        ),
+        "Output format; auto picks AVIF, WebP, PNG or JPEG from the Accept header.",
+        default="the source's",
+    ),
+    Param(
+        "quality",
+        Quality(),
+        "Encoder quality for JPEG, WebP and AVIF.",
+        default="the source JPEG's, else 90",
+    ),
+    Param("interlace", Boolean(), "Progressive JPEG or interlaced PNG.", default="false"),
+    Param(
+        "strip_exif", Boolean(), "Drop EXIF, XMP and IPTC (the ICC profile stays).", default="false"
+    ),
+    _later("auto_fix", "Automatically adjust brightness and contrast."),
+    _later("auto_level", "Automatically adjust the white balance level."),
+    _later("blur", "Blur (0-100)."),
+    _later("brightness", "Brightness (-1 to 1)."),
+    _later("contrast", "Contrast (-1 to 1)."),
+    _later("gamma", "Gamma (-1 to 1)."),
+    _later("saturation", "Saturation (-1 to 1)."),
+    _later("vibrance", "Vibrance (-1 to 1)."),
+    _later("warmth", "Warmth (-1 to 1)."),
+    _later("highlights", "Brightness of highlights (-1 to 1)."),
+    _later("shadow", "Brightness of shadows (-1 to 1)."),
+    _later("fill_flash", "Fill flash (0 to 1)."),
+    _later("colorize", "Tint with a colour."),
+    _later("colorize_intensity", "Tint intensity (1-100)."),
+    _later("sharp_amount", "Sharpening strength (1-100)."),
+    _later("sharp_radius", "Sharpening radius (1-100)."),
+    _later("filter", "One of 20 named effects."),
+    _later("redeye", "Red-eye correction in detected faces."),
+    _later("layers", "Image and text layers (JSON)."),
+    _later("mark", "Watermark image URL."),
+    _later("mark_alpha", "Watermark opacity."),
+    _later("mark_scale", "Watermark size."),
+    _later("mark_pos", "Watermark position."),
+    _later("mark_offset", "Watermark offset."),
+    _later("mark_upscale", "Upscale the watermark."),
+    _later("mark_required", "Fail when the watermark cannot be fetched."),
+    _later("meta", "Answer metadata JSON instead of the image."),
+    _later("face", "Add face boxes to the metadata."),
+    _later("include_image_data", "Add the processed image to the metadata."),
+    _later("quality_attempts", "Binary search steps of quality=auto."),
+    _later("quality_method", "Similarity metric of quality=auto."),
+    _later("quality_preset", "Target preset of quality=auto."),
+    _later("quality_target", "Target similarity of quality=auto."),
+    _later("quality_min", "Lowest quality quality=auto may choose."),
+    _later("quality_max", "Highest quality quality=auto may choose."),
+    _later("recognition", "NSFW or label recognition JSON."),
+    _later("origin", "Fetch from another origin host."),
+    _later("hostname", "Alias of origin."),
+    _later("source_url", "Fetch a whole URL."),
+    _later("host_header", "Host header for the origin request."),
+    _later("resolve", "Fixed address for the origin host."),
+    _later("bucket", "S3 bucket override."),
+    _later("region", "S3 region override."),
+    _later("cache_queries", "Pre-render these query strings (POST)."),
+    _later("cache_processed", "Store the processed image as the original (POST)."),
+)
+
+BY_NAME: dict[str, Param] = {
+    alias: param for param in PARAMS for alias in (param.name, *param.aliases)
+}

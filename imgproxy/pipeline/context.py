@@ -1,0 +1,60 @@
+"""The values a render passes between its steps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pyvips
+
+from imgproxy.params.plan import Plan
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Server-wide settings and client features that shape a render."""
+
+    accepts: frozenset[str] = frozenset()
+    default_quality: int = 90
+    auto_avif: bool = True
+    avif_max_side: int = 1200
+    allow_upscale: bool = True
+    max_src_pixels: int = 50_000_000
+    max_out_side: int = 8192
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the original is, read from its header before any pixel is decoded."""
+
+    format: str
+    width: int
+    height: int
+    pages: int
+    has_alpha: bool
+    orientation: int
+    size: int
+    quality: int | None
+
+
+@dataclass
+class Context:
+    plan: Plan
+    data: bytes
+    options: RenderOptions
+    info: SourceInfo | None = None
+    image: pyvips.Image | None = None
+    # Size of the image before shrink-on-load, in display orientation: targets are computed on it.
+    logical_size: tuple[int, int] = (0, 0)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    format: str
+    media_type: str
+    width: int
+    height: int
+    source: SourceInfo
+    timings: Mapping[str, float]

@@ -1,0 +1,84 @@
+"""Encode: choose the output format, then save with quality, interlace and metadata rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyvips
+
+from imgproxy.pipeline.context import Context, RenderOptions
+from imgproxy.pipeline.ink import solid
+
+MEDIA_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "avif": "image/avif",
+}
+PNG_COMPRESSION = 6
+WEBP_EFFORT = 4
+AVIF_EFFORT = 2
+
+Saver = Callable[[pyvips.Image, int, bool, int], bytes]
+
+
+def choose_format(ctx: Context) -> str:
+    wanted = ctx.plan.output.format
+    image = ctx.image
+    if wanted == "auto":
+        return negotiate(ctx.options, image.hasalpha(), max(image.width, image.height))
+    if wanted is not None:
+        return wanted
+    source = ctx.info.format if ctx.info else ""
+    if source in MEDIA_TYPES:
+        return source
+    return "png" if image.hasalpha() else "jpeg"
+
+
+def negotiate(options: RenderOptions, has_alpha: bool, longest_side: int) -> str:
+    """format=auto: AVIF for small enough images, then WebP, then PNG or JPEG."""
+    if "avif" in options.accepts and options.auto_avif and longest_side <= options.avif_max_side:
+        return "avif"
+    if "webp" in options.accepts:
+        return "webp"
+    return "png" if has_alpha else "jpeg"
+
+
+def encode(ctx: Context, fmt: str) -> bytes:
+    out = ctx.plan.output
+    image = ctx.image
+    if fmt == "jpeg" and image.hasalpha():
+        image = image.flatten(background=solid(image, ctx.plan.geometry.pad_color)).cast("uchar")
+    quality = out.quality or (ctx.info.quality if ctx.info else None) or ctx.options.default_quality
+    keep = pyvips.enums.ForeignKeep.ICC if out.strip_exif else pyvips.enums.ForeignKeep.ALL
+    return SAVERS[fmt](image, quality, out.interlace, keep)
+
+
+def _jpeg(image: pyvips.Image, quality: int, interlace: bool, keep: int) -> bytes:
+    return image.jpegsave_buffer(Q=quality, interlace=interlace, optimize_coding=True, keep=keep)
+
+
+def _png(image: pyvips.Image, quality: int, interlace: bool, keep: int) -> bytes:
+    return image.pngsave_buffer(compression=PNG_COMPRESSION, interlace=interlace, keep=keep)
+
+
+def _webp(image: pyvips.Image, quality: int, interlace: bool, keep: int) -> bytes:
+    return image.webpsave_buffer(Q=quality, effort=WEBP_EFFORT, keep=keep)
+
+
+def _gif(image: pyvips.Image, quality: int, interlace: bool, keep: int) -> bytes:
+    return image.gifsave_buffer(keep=keep)
+
+
+def _avif(image: pyvips.Image, quality: int, interlace: bool, keep: int) -> bytes:
+    return image.heifsave_buffer(Q=quality, compression="av1", effort=AVIF_EFFORT, keep=keep)
+
+
+SAVERS: dict[str, Saver] = {
+    "jpeg": _jpeg,
+    "png": _png,
+    "webp": _webp,
+    "gif": _gif,
+    "avif": _avif,
+}

@@ -1,0 +1,131 @@
+"""Load: sniff and measure from the header, enforce limits, shrink on load, autorotate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyvips
+
+from imgproxy.errors import SourceTooLarge, UndecodableImage
+from imgproxy.pipeline.context import Context, SourceInfo
+from imgproxy.pipeline.quality import estimate_jpeg_quality
+from imgproxy.pipeline.sizing import jpeg_shrink, plan_scale
+
+# Orientations 5-8 turn the image a quarter: width and height swap.
+SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
+# Orientations that a sequential (top to bottom) read cannot apply.
+RANDOM_ACCESS_ORIENTATIONS = (3, 4, 5, 6, 7, 8)
+
+
+def load(ctx: Context) -> None:
+    header = open_image(ctx.data, access="sequential")
+    info = read_info(header, ctx.data)
+    ctx.info = info
+    _check_limits(info, ctx.options.max_src_pixels)
+    g = ctx.plan.geometry
+    rotated = g.autorotate and info.orientation in SWAPPING_ORIENTATIONS
+    width, height = (info.height, info.width) if rotated else (info.width, info.height)
+    image = open_image(ctx.data, **_load_options(ctx, info, width, height))
+    if g.autorotate and info.orientation > 1:
+        image = image.autorot()
+    ctx.image = to_web_colours(image)
+    ctx.logical_size = (width, height)
+
+
+def open_image(data: bytes, **options: Any) -> pyvips.Image:
+    try:
+        return pyvips.Image.new_from_buffer(data, "", **options)
+    except pyvips.Error as exc:
+        raise UndecodableImage(
+            f"the original is not an image we can read ({vips_reason(exc)})"
+        ) from None
+
+
+def read_info(header: pyvips.Image, data: bytes) -> SourceInfo:
+    fmt = _format(header)
+    return SourceInfo(
+        format=fmt,
+        width=header.width,
+        height=header.height,
+        pages=_int_field(header, "n-pages", 1),
+        has_alpha=bool(header.hasalpha()),
+        orientation=_int_field(header, "orientation", 1),
+        size=len(data),
+        quality=estimate_jpeg_quality(data) if fmt == "jpeg" else None,
+    )
+
+
+def _format(header: pyvips.Image) -> str:
+    loader = str(header.get("vips-loader"))
+    name = loader.removesuffix("_buffer").removesuffix("_source").removesuffix("load")
+    if name == "heif" and _str_field(header, "heif-compression") == "av1":
+        return "avif"
+    return name
+
+
+def _int_field(image: pyvips.Image, name: str, default: int) -> int:
+    return int(image.get(name)) if image.get_typeof(name) else default
+
+
+def _str_field(image: pyvips.Image, name: str) -> str:
+    return str(image.get(name)) if image.get_typeof(name) else ""
+
+
+def _check_limits(info: SourceInfo, max_pixels: int) -> None:
+    pixels = info.width * info.height
+    if pixels > max_pixels:
+        raise SourceTooLarge(
+            f"the original has {pixels} pixels ({info.width}x{info.height}), "
+            f"over the {max_pixels} pixel limit"
+        )
+
+
+def _load_options(ctx: Context, info: SourceInfo, width: int, height: int) -> dict[str, Any]:
+    g = ctx.plan.geometry
+    random = (
+        g.trim_color is not None
+        or g.rotate != 0
+        or (g.autorotate and info.orientation in RANDOM_ACCESS_ORIENTATIONS)
+    )
+    # A cut-off original would otherwise render as a silently half-grey image.
+    options: dict[str, Any] = {
+        "access": "random" if random else "sequential",
+        "fail_on": "truncated",
+    }
+    # Trim changes the size the targets apply to, so it must see the full-resolution image.
+    if not g.resizes or g.trim_color is not None:
+        return options
+    scale = plan_scale(width, height, g, ctx.options.allow_upscale)
+    if info.format == "jpeg":
+        shrink = jpeg_shrink(width, height, scale)
+        if shrink > 1:
+            options["shrink"] = shrink
+    elif info.format == "webp":
+        factor = max(scale.width / width, scale.height / height)
+        if factor < 1:
+            options["scale"] = factor
+    return options
+
+
+def to_web_colours(image: pyvips.Image) -> pyvips.Image:
+    """8-bit sRGB or grey; CMYK and 16-bit sources are converted."""
+    interpretation = image.interpretation
+    if interpretation == "cmyk":
+        image = image.colourspace("srgb")
+        # The CMYK profile no longer describes the pixels.
+        if image.get_typeof("icc-profile-data"):
+            image = image.copy()
+            image.remove("icc-profile-data")
+    elif interpretation in ("grey16", "b-w") and image.bands <= 2:
+        image = image.colourspace("b-w")
+    elif interpretation != "srgb":
+        image = image.colourspace("srgb")
+    if image.format != "uchar":
+        image = image.cast("uchar")
+    return image
+
+
+def vips_reason(exc: pyvips.Error) -> str:
+    """The line of a libvips error worth showing to a client."""
+    detail = (exc.detail or exc.message or "").strip().splitlines()
+    return detail[0] if detail else "unknown format"

@@ -1,0 +1,53 @@
+"""execute(plan, data) -> Rendered: the ordered steps over one context, then the encoder."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pyvips
+
+from imgproxy.errors import UndecodableImage
+from imgproxy.params.plan import Plan
+from imgproxy.pipeline import geometry
+from imgproxy.pipeline.context import Context, Rendered, RenderOptions
+from imgproxy.pipeline.encode import MEDIA_TYPES, choose_format, encode
+from imgproxy.pipeline.load import load, vips_reason
+
+Step = Callable[[Context], None]
+
+STEPS: tuple[Step, ...] = (
+    load,
+    geometry.trim,
+    geometry.resize,
+    geometry.crop_region,
+    geometry.rotate,
+    geometry.flip,
+    geometry.pad,
+    geometry.flatten,
+)
+
+
+def execute(plan: Plan, data: bytes, options: RenderOptions | None = None) -> Rendered:
+    """Render `data` as `plan` says. libvips runs the whole graph when the encoder pulls pixels."""
+    ctx = Context(plan=plan, data=data, options=options or RenderOptions())
+    started = time.perf_counter()
+    for step in STEPS:
+        step(ctx)
+    fmt = choose_format(ctx)
+    encode_started = time.perf_counter()
+    try:
+        body = encode(ctx, fmt)
+    except pyvips.Error as exc:
+        raise UndecodableImage(f"the original could not be decoded ({vips_reason(exc)})") from None
+    done = time.perf_counter()
+    assert ctx.info is not None
+    return Rendered(
+        body=body,
+        format=fmt,
+        media_type=MEDIA_TYPES[fmt],
+        width=ctx.image.width,
+        height=ctx.image.height,
+        source=ctx.info,
+        timings={"render": (done - started) * 1000, "encode": (done - encode_started) * 1000},
+    )

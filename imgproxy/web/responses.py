@@ -1,0 +1,73 @@
+"""Answers: image bodies with their caching headers, 304s, and JSON errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from imgproxy.config import HttpSettings
+from imgproxy.errors import ImgproxyError, Overloaded
+from imgproxy.web.limits import RETRY_AFTER_S
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What every answer to one request shares: its id, and the settings for its headers."""
+
+    request_id: str
+    http: HttpSettings
+
+    def common(self) -> dict[str, str]:
+        headers = {"X-Request-Id": self.request_id, **self.http.add_response_headers}
+        if self.http.cors_allow_origin:
+            headers["Access-Control-Allow-Origin"] = self.http.cors_allow_origin
+        return headers
+
+    def cacheable(self, etag: str, vary: bool) -> dict[str, str]:
+        headers = {**self.common(), "ETag": etag, "Cache-Control": self.http.cache_control}
+        if vary:
+            headers["Vary"] = "Accept"
+        return headers
+
+    def image(
+        self,
+        meta: Mapping[str, Any],
+        body: bytes,
+        *,
+        etag: str,
+        vary: bool,
+        cache: str,
+        timings: Mapping[str, float],
+    ) -> Response:
+        headers = self.cacheable(etag, vary)
+        headers["X-Cache"] = cache
+        headers["X-Original-Filesize"] = str(meta["source_size"])
+        headers["X-Original-Resolution"] = f"{meta['source_width']}x{meta['source_height']}"
+        if meta.get("last_modified"):
+            headers["Last-Modified"] = meta["last_modified"]
+        if "fetch" in timings:
+            headers["X-Origin-Fetch-Time"] = f"{timings['fetch']:.1f}"
+        headers["Server-Timing"] = ", ".join(f"{k};dur={v:.1f}" for k, v in timings.items())
+        return Response(body, media_type=meta["media_type"], headers=headers)
+
+    def not_modified(self, etag: str, vary: bool) -> Response:
+        return Response(status_code=304, headers=self.cacheable(etag, vary))
+
+    def error(self, exc: ImgproxyError) -> JSONResponse:
+        headers = {**self.common(), "Cache-Control": "no-store"}
+        if isinstance(exc, Overloaded):
+            headers["Retry-After"] = str(RETRY_AFTER_S)
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison, as If-None-Match asks for."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))

@@ -1,0 +1,133 @@
+"""The HTTP edge: one image request from query string to bytes, top to bottom."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from imgproxy.cache.keys import result_key
+from imgproxy.errors import DeadlineExceeded, ImgproxyError, NotFound
+from imgproxy.params.decode import decode
+from imgproxy.pipeline.context import Rendered
+from imgproxy.pipeline.run import execute
+from imgproxy.web.negotiate import accepted_formats, format_token
+from imgproxy.web.responses import Answer, etag_matches
+
+if TYPE_CHECKING:
+    from imgproxy.app import AppState
+    from imgproxy.origins.base import Source
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+async def health(request: Request) -> Response:
+    return PlainTextResponse("healthy")
+
+
+async def image(request: Request) -> Response:
+    state: AppState = request.app.state.imgproxy
+    answer = Answer(request_id(request), state.settings.http)
+    try:
+        async with asyncio.timeout(state.settings.server.request_timeout_s):
+            return await serve_image(request, state, answer)
+    except TimeoutError:
+        raise DeadlineExceeded(
+            f"the image was not ready within {state.settings.server.request_timeout_s:g} s"
+        ) from None
+
+
+async def serve_image(request: Request, state: AppState, answer: Answer) -> Response:
+    path = request.path_params["path"]
+    if not path:
+        raise NotFound("give the path of an image, for example /photo.jpg?width=400")
+    plan = decode(request.query_params.multi_items(), state.decode_options)
+    negotiated = plan.output.format == "auto"
+    accepts = accepted_formats(request.headers.get("accept", "")) if negotiated else frozenset()
+
+    source: Source | None = None
+    validator = await state.origin.validator(path)
+    if validator is None:
+        source = await state.origin.fetch(path)
+        validator = source.validator
+    key = result_key(
+        state.origin.name, path, plan.key, format_token(plan.output.format, accepts), validator
+    )
+    etag = f'"{key}"'
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return answer.not_modified(etag, negotiated)
+
+    started = time.perf_counter()
+    entry = state.results.get(key)
+    if entry is not None:
+        timings = {"cache": (time.perf_counter() - started) * 1000}
+        return answer.image(
+            entry.meta, entry.body, etag=etag, vary=negotiated, cache="HIT", timings=timings
+        )
+
+    if source is None:
+        source = await state.origin.fetch(path)
+    options = replace(state.render_options, accepts=accepts)
+    rendered = await state.pool.run(execute, plan, source.data, options)
+    meta = result_meta(rendered, source)
+    response = answer.image(
+        meta,
+        rendered.body,
+        etag=etag,
+        vary=negotiated,
+        cache="MISS",
+        timings={"fetch": source.fetch_ms, **rendered.timings},
+    )
+    response.background = BackgroundTask(
+        asyncio.to_thread, state.results.put, key, meta, rendered.body
+    )
+    return response
+
+
+def result_meta(rendered: Rendered, source: Source) -> dict[str, Any]:
+    return {
+        "media_type": rendered.media_type,
+        "width": rendered.width,
+        "height": rendered.height,
+        "source_size": rendered.source.size,
+        "source_width": rendered.source.width,
+        "source_height": rendered.source.height,
+        "last_modified": source.last_modified,
+    }
+
+
+def request_id(request: Request) -> str:
+    """The client's X-Request-Id when it is a sane token, else a new one; fixed per request."""
+    known = getattr(request.state, "request_id", None)
+    if known is None:
+        offered = request.headers.get("x-request-id", "")
+        known = offered if REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        request.state.request_id = known
+    return known
+
+
+async def handle_error(request: Request, exc: Exception) -> Response:
+    state: AppState = request.app.state.imgproxy
+    assert isinstance(exc, ImgproxyError)
+    return Answer(request_id(request), state.settings.http).error(exc)
+
+
+async def handle_crash(request: Request, exc: Exception) -> Response:
+    state: AppState = request.app.state.imgproxy
+    return Answer(request_id(request), state.settings.http).error(
+        ImgproxyError("an unexpected error happened; it has been logged")
+    )
+
+
+ROUTES = [
+    Route("/health", health, methods=["GET", "HEAD"]),
+    Route("/{path:path}", image, methods=["GET", "HEAD"]),
+]

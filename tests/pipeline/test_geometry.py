@@ -1,0 +1,239 @@
+"""Geometry parameters, checked on sizes and on pixels at known spots."""
+
+from __future__ import annotations
+
+import pytest
+
+from imgproxy.errors import InvalidParameter
+from tests.support.images import (
+    BLUE,
+    GREEN,
+    RED,
+    YELLOW,
+    close,
+    halves,
+    jpeg,
+    pixels,
+    png,
+    quadrants,
+    solid,
+    transparent_square,
+)
+
+WHITE = (255, 255, 255)
+QUAD = png(quadrants(200, 100))
+
+
+def test_width_alone_keeps_the_aspect_ratio(render):
+    out = render(QUAD, "width=100")
+    assert (out.width, out.height) == (100, 50)
+
+
+def test_height_alone_keeps_the_aspect_ratio(render):
+    out = render(QUAD, "h=25")
+    assert (out.width, out.height) == (50, 25)
+
+
+def test_width_and_height_without_crop_fit_inside_the_box(render):
+    out = render(QUAD, "width=100&height=100")
+    assert (out.width, out.height) == (100, 50)
+
+
+def test_dpr_multiplies_the_requested_width(render):
+    out = render(QUAD, "dpr=2&width=30")
+    assert (out.width, out.height) == (60, 30)
+
+
+def test_upscaling_is_allowed_by_default_and_can_be_turned_off(render):
+    assert render(QUAD, "width=400").width == 400
+    assert render(QUAD, "width=400", allow_upscale=False).width == 200
+
+
+def test_crop_fit_fills_the_box_and_keeps_the_centre(render):
+    out = render(QUAD, "width=50&height=50&crop=fit")
+    px = pixels(out.body)
+    assert (out.width, out.height) == (50, 50)
+    assert close(px[5, 5], RED) and close(px[5, 45], GREEN)
+    assert close(px[45, 5], BLUE) and close(px[45, 45], YELLOW)
+
+
+@pytest.mark.parametrize(("mode", "kept"), [("top", RED), ("bottom", BLUE)])
+def test_crop_top_and_bottom_keep_those_rows(render, mode, kept):
+    tall = png(halves(100, 200, RED, BLUE))
+    out = render(tall, f"width=100&height=100&crop={mode}")
+    px = pixels(out.body)
+    assert (out.width, out.height) == (100, 100)
+    assert close(px[2, 50], kept) and close(px[97, 50], kept)
+
+
+def test_crop_pad_leaves_pad_color_bars_above_and_below_a_wide_image(render):
+    out = render(png(solid(200, 100, RED)), "width=100&height=100&crop=pad&pad_color=blue")
+    px = pixels(out.body)
+    assert (out.width, out.height) == (100, 100)
+    assert close(px[5, 50], BLUE) and close(px[95, 50], BLUE)
+    assert close(px[50, 50], RED)
+
+
+def test_crop_pad_bars_are_white_by_default_and_at_the_sides_of_a_tall_image(render):
+    out = render(png(solid(50, 100, RED)), "width=100&height=100&crop=pad")
+    px = pixels(out.body)
+    assert close(px[50, 5], WHITE) and close(px[50, 95], WHITE) and close(px[50, 50], RED)
+
+
+def test_crop_pad_with_transparent_colour_adds_alpha(render):
+    out = render(png(solid(200, 100, RED)), "width=100&height=100&crop=pad&pad_color=0000")
+    px = pixels(out.body)
+    assert out.format == "png" and px.shape[2] == 4
+    assert px[5, 50, 3] == 0 and px[50, 50, 3] == 255
+
+
+def test_crop_stretch_ignores_the_aspect_ratio(render):
+    out = render(QUAD, "width=60&height=90&crop=stretch")
+    px = pixels(out.body)
+    assert (out.width, out.height) == (60, 90)
+    assert close(px[10, 10], RED) and close(px[80, 50], YELLOW)
+
+
+@pytest.mark.parametrize("mode", ["fit", "top", "bottom", "pad", "stretch"])
+def test_box_crop_modes_need_width_and_height(render, mode):
+    with pytest.raises(InvalidParameter) as err:
+        render(QUAD, f"width=50&crop={mode}")
+    assert err.value.param == "crop"
+
+
+def test_region_crop_cuts_the_given_rectangle(render):
+    out = render(QUAD, "crop=110,10,40,30")
+    px = pixels(out.body)
+    assert (out.width, out.height) == (40, 30)
+    assert close(px[0, 0], GREEN) and close(px[29, 39], GREEN)
+
+
+def test_region_crop_uses_scaled_coordinates_after_width(render):
+    out = render(QUAD, "width=100&crop=50,25,50,25")
+    px = pixels(out.body)
+    assert (out.width, out.height) == (50, 25)
+    assert close(px[12, 25], YELLOW)
+
+
+def test_region_crop_center_centres_on_that_axis(render):
+    out = render(QUAD, "crop=center,center,20,20")
+    px = pixels(out.body)
+    assert (out.width, out.height) == (20, 20)
+    assert close(px[2, 2], RED) and close(px[17, 17], YELLOW)
+
+
+def test_region_crop_is_clamped_to_the_image(render):
+    out = render(QUAD, "crop=150,50,100,100")
+    assert (out.width, out.height) == (50, 50)
+
+
+def test_region_crop_outside_the_image_names_crop(render):
+    with pytest.raises(InvalidParameter) as err:
+        render(QUAD, "crop=500,0,10,10")
+    assert err.value.param == "crop"
+
+
+def test_rotate_90_swaps_dimensions_and_moves_the_top_left_corner_right(render):
+    out = render(QUAD, "rotate=90")
+    px = pixels(out.body)
+    assert (out.width, out.height) == (100, 200)
+    assert close(px[5, 95], RED) and close(px[5, 5], BLUE)
+
+
+def test_angle_turns_counter_clockwise(render):
+    px = pixels(render(QUAD, "angle=90").body)
+    assert close(px[195, 5], RED) and close(px[5, 5], GREEN)
+
+
+def test_rotate_180_puts_the_top_left_corner_bottom_right(render):
+    px = pixels(render(QUAD, "rotate=180").body)
+    assert close(px[95, 195], RED) and close(px[5, 5], YELLOW)
+
+
+def test_small_rotation_fills_the_corners_with_pad_color(render):
+    out = render(QUAD, "rotate=30&pad_color=blue")
+    px = pixels(out.body)
+    assert out.width > 200 and out.height > 100
+    assert close(px[0, 0], BLUE)
+
+
+def test_crop_zoom_removes_the_corners_of_a_rotation(render):
+    out = render(png(solid(200, 100, RED)), "rotate=30&crop=zoom")
+    px = pixels(out.body)
+    assert out.width < 200 and out.height < 100
+    assert abs(out.width / out.height - 2) < 0.05
+    for y, x in [(0, 0), (0, out.width - 1), (out.height - 1, 0), (out.height - 1, out.width - 1)]:
+        assert close(px[y, x], RED, tolerance=40)
+
+
+def test_crop_zoom_needs_a_rotation(render):
+    with pytest.raises(InvalidParameter) as err:
+        render(QUAD, "crop=zoom")
+    assert err.value.param == "crop"
+
+
+def test_flip_mirrors_horizontally(render):
+    px = pixels(render(QUAD, "flip=true").body)
+    assert close(px[5, 195], RED) and close(px[5, 5], GREEN) and close(px[95, 5], YELLOW)
+
+
+def test_pad_adds_pixels_of_pad_color_on_every_side(render):
+    out = render(QUAD, "pad=10&pad_color=ff00ff")
+    px = pixels(out.body)
+    assert (out.width, out.height) == (220, 120)
+    assert close(px[0, 0], (255, 0, 255)) and close(px[119, 219], (255, 0, 255))
+    assert close(px[15, 15], RED)
+
+
+def test_pad_is_white_by_default(render):
+    px = pixels(render(QUAD, "pad=5").body)
+    assert close(px[2, 100], WHITE)
+
+
+def test_flatten_blends_alpha_onto_pad_color(render):
+    out = render(png(transparent_square(100)), "flatten=true&pad_color=blue")
+    px = pixels(out.body)
+    assert px.shape[2] == 3
+    assert close(px[5, 5], BLUE) and close(px[50, 50], RED)
+
+
+def test_resize_keeps_alpha_and_does_not_darken_edges(render):
+    out = render(png(transparent_square(100)), "width=50")
+    px = pixels(out.body)
+    assert out.format == "png" and px.shape[2] == 4
+    assert px[2, 2, 3] == 0 and px[25, 25, 3] == 255 and close(px[25, 25], RED)
+
+
+def test_trim_removes_a_white_border(render):
+    bordered = solid(100, 80, WHITE).insert(solid(40, 20, BLUE), 30, 10)
+    out = render(png(bordered), "trim=color")
+    px = pixels(out.body)
+    assert (out.width, out.height) == (40, 20)
+    assert close(px[0, 0], BLUE) and close(px[19, 39], BLUE)
+
+
+def test_trim_color_names_the_border_to_remove(render):
+    bordered = solid(100, 80, (0, 0, 0)).insert(solid(40, 20, RED), 5, 50)
+    out = render(png(bordered), "trim=color&trim_color=black")
+    assert (out.width, out.height) == (40, 20)
+
+
+def test_trim_then_width_scales_the_trimmed_image(render):
+    bordered = solid(100, 80, WHITE).insert(solid(40, 20, BLUE), 30, 10)
+    out = render(png(bordered), "trim=color&width=20")
+    assert (out.width, out.height) == (20, 10)
+
+
+def test_output_side_over_the_limit_names_the_parameter(render):
+    tall = png(solid(10, 1000, RED))
+    with pytest.raises(InvalidParameter) as err:
+        render(tall, "width=100", max_out_side=2000)
+    assert err.value.param == "width"
+
+
+def test_large_jpeg_is_shrunk_on_load_and_still_exact(render):
+    big = jpeg(quadrants(4000, 3000), quality=80)
+    out = render(big, "width=400")
+    px = pixels(out.body)
+    assert (out.width, out.height) == (400, 300)
+    assert close(px[10, 10], RED) and close(px[290, 390], YELLOW)

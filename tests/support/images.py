@@ -1,0 +1,59 @@
+"""Test images made in code, and helpers to read rendered bytes back as pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyvips
+from skimage import data as skdata
+
+RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
+
+
+def solid(width: int, height: int, color: tuple[int, ...]) -> pyvips.Image:
+    return (pyvips.Image.black(width, height, bands=len(color)) + list(color)).cast("uchar")
+
+
+def quadrants(width: int = 200, height: int = 100) -> pyvips.Image:
+    """Red top-left, green top-right, blue bottom-left, yellow bottom-right: every turn shows."""
+    half_w, half_h = width // 2, height // 2
+    top = solid(half_w, half_h, RED).join(solid(width - half_w, half_h, GREEN), "horizontal")
+    bottom = solid(half_w, height - half_h, BLUE).join(
+        solid(width - half_w, height - half_h, YELLOW), "horizontal"
+    )
+    return top.join(bottom, "vertical")
+
+
+def halves(width: int, height: int, top: tuple[int, ...], bottom: tuple[int, ...]) -> pyvips.Image:
+    return solid(width, height // 2, top).join(
+        solid(width, height - height // 2, bottom), "vertical"
+    )
+
+
+def transparent_square(size: int = 100) -> pyvips.Image:
+    """RGBA: fully transparent, with an opaque red square in the middle half."""
+    image = pyvips.Image.black(size, size, bands=4).cast("uchar").copy(interpretation="srgb")
+    quarter = size // 4
+    return image.draw_rect([255, 0, 0, 255], quarter, quarter, size // 2, size // 2, fill=True)
+
+
+def astronaut() -> pyvips.Image:
+    return pyvips.Image.new_from_array(skdata.astronaut()).copy(interpretation="srgb")
+
+
+def jpeg(image: pyvips.Image, quality: int = 90, **options: object) -> bytes:
+    return image.jpegsave_buffer(Q=quality, **options)
+
+
+def png(image: pyvips.Image) -> bytes:
+    return image.pngsave_buffer()
+
+
+def pixels(body: bytes) -> np.ndarray:
+    """Rendered bytes as an array of shape (height, width, bands)."""
+    return np.atleast_3d(pyvips.Image.new_from_buffer(body, "").numpy())
+
+
+def close(actual: np.ndarray, expected: tuple[int, ...], tolerance: int = 12) -> bool:
+    return bool(
+        np.all(np.abs(actual[: len(expected)].astype(int) - np.array(expected)) <= tolerance)
+    )

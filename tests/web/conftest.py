@@ -1,0 +1,46 @@
+"""A real server over a folder of originals made in code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.images import astronaut, jpeg, png, quadrants, transparent_square
+from tests.support.server import running_server
+
+ORIGINALS = {
+    "photo.jpg": lambda: jpeg(astronaut(), quality=80),
+    "quad.png": lambda: png(quadrants(200, 100)),
+    "alpha.png": lambda: png(transparent_square(100)),
+    "nested/dir/quad.png": lambda: png(quadrants(200, 100)),
+    "not-an-image.jpg": lambda: b"<html>this is not an image</html>",
+}
+
+
+@pytest.fixture(scope="module")
+def originals(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("originals")
+    for name, make in ORIGINALS.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(make())
+    return root
+
+
+@pytest.fixture(scope="module")
+def base_url(originals: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings = {
+        "origin": {"kind": "local", "root": str(originals)},
+        "cache": {"dir": str(tmp_path_factory.mktemp("cache"))},
+        "http": {"add_response_headers": {"X-Served-By": "test"}},
+    }
+    with running_server(settings) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        yield http
