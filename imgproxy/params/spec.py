@@ -117,12 +117,12 @@ class Trim:
     description: str = "color"
 
     def parse(self, text: str, presets: Mapping[str, str]) -> bool:
-        word = text.strip().lower()
-        if word == "color" or word in TRUE_WORDS:
+        if text.strip().lower() == "color":
             return True
-        if word in FALSE_WORDS:
-            return False
-        raise ValueError(f"must be 'color', got {text!r}")
+        try:
+            return Boolean().parse(text, presets)
+        except ValueError:
+            raise ValueError(f"must be 'color', got {text!r}") from None
 
 
 @dataclass(frozen=True)

@@ -237,3 +237,8 @@ def test_large_jpeg_is_shrunk_on_load_and_still_exact(render):
     px = pixels(out.body)
     assert (out.width, out.height) == (400, 300)
     assert close(px[10, 10], RED) and close(px[290, 390], YELLOW)
+
+
+def test_trim_leaves_an_image_that_is_all_border_whole(render):
+    out = render(png(solid(30, 20, WHITE)), "trim=color")
+    assert (out.width, out.height) == (30, 20)
