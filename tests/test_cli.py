@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+
+import httpx
 
 from imgproxy.cli import main
+from tests.support.server import free_port
 
 
 def test_url_prints_a_url_with_encoded_parameters(capsys):
@@ -32,3 +36,29 @@ def test_serve_with_a_bad_config_stops_with_one_line_naming_the_key(tmp_path):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "[server] port" in lines[0]
+
+
+def test_serve_starts_the_server_with_workers_and_answers_health(tmp_path):
+    config = tmp_path / "imgproxy.toml"
+    config.write_text(f'[cache]\ndir = "{tmp_path / "cache"}"\n')
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "imgproxy", "serve", "--config", str(config)]
+        + ["--port", str(port), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert response.status_code == 200 and response.text == "healthy"
+        image = httpx.get(f"http://127.0.0.1:{port}/astronaut.jpg?width=64", timeout=30)
+        assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
