@@ -6,7 +6,6 @@ import dataclasses
 import json
 import os
 import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -170,7 +169,7 @@ def _coerce(name: str, hint: Any, value: Any) -> Any:
         return _as_str(name, value)
     if origin is tuple:
         return tuple(_as_str(name, item) for item in _as_list(name, value))
-    if origin in (Mapping, dict) or isinstance(hint, types.GenericAlias):
+    if origin in (Mapping, dict):
         table = _as_table(name, value)
         return {str(k): _as_str(f"{name}.{k}", v) for k, v in table.items()}
     raise ConfigError(f"{name}: unsupported setting type {hint}")

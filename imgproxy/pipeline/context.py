@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyvips
 
@@ -46,7 +46,6 @@ class Context:
     image: pyvips.Image | None = None
     # Size of the image before shrink-on-load, in display orientation: targets are computed on it.
     logical_size: tuple[int, int] = (0, 0)
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,6 @@ class RenderPool:
         self._running = asyncio.Semaphore(slots)
         self._admitted = 0
 
-    @property
-    def admitted(self) -> int:
-        return self._admitted
-
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         if self._admitted >= self.slots + self.queue_size:
             raise Overloaded("all render slots and the wait queue are busy; retry shortly")

@@ -111,3 +111,22 @@ def test_exif_is_kept_by_default(render):
 def test_strip_exif_removes_exif(render):
     out = pyvips.Image.new_from_buffer(render(exif_photo(), "width=100&strip_exif=true").body, "")
     assert not out.get_typeof("exif-data")
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "gif", "avif"])
+@pytest.mark.parametrize("alpha", [False, True])
+def test_grey_originals_encode_to_every_format(render, fmt, alpha):
+    grey = astronaut().colourspace("b-w")
+    source = png(grey.bandjoin_const([128]) if alpha else grey)
+    out = render(source, f"width=40&rotate=30&pad_color=red&format={fmt}")
+    decoded = pyvips.Image.new_from_buffer(out.body, "")
+    assert decoded.width == out.width and magic_matches(out.body, fmt)
+
+
+def test_cmyk_and_16_bit_originals_become_8_bit_srgb(render):
+    for source in (
+        jpeg(astronaut().colourspace("cmyk")),
+        astronaut().colourspace("rgb16").pngsave_buffer(),
+    ):
+        decoded = pyvips.Image.new_from_buffer(render(source, "width=40&format=png").body, "")
+        assert (decoded.bands, decoded.format, decoded.interpretation) == (3, "uchar", "srgb")
