@@ -86,7 +86,10 @@ def _handler_for(origin: OriginServer) -> type[BaseHTTPRequestHandler]:
 
         def _slow(self, seconds: str) -> None:
             time.sleep(float(seconds))
-            self._send(200, b"late")
+            try:
+                self._send(200, b"late")
+            except OSError:
+                return
 
         def _redirect(self, target: str) -> None:
             self._send(302, b"", {"Location": f"/{target}"})
