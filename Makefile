@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/imgproxy.toml
 
-.PHONY: run test lint format bench samples clean
+.PHONY: run test lint format bench samples gallery clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ bench: $(STAMP)
 
 samples: $(STAMP)
 	$(BIN)/python scripts/make_samples.py samples
+
+gallery: $(STAMP)
+	$(BIN)/python scripts/make_gallery.py docs/gallery
 
 clean:
 	rm -rf $(VENV) var

@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from imgproxy.errors import ForbiddenByConfig, InvalidParameter, UnsupportedParameter
-from imgproxy.params.plan import BOX_MODES, WHITE, Geometry, Output, Plan, Region
+from imgproxy.params.plan import BOX_MODES, WHITE, Adjust, Geometry, Output, Plan, Region
 from imgproxy.params.spec import BY_NAME, Param, UnsupportedValue
 
 BASE64_SUFFIX = "64"
@@ -35,7 +35,11 @@ def decode(query: Iterable[tuple[str, str]], options: DecodeOptions) -> Plan:
     given = collect(query, options)
     values = {name: _parse(BY_NAME[name], item, options) for name, item in given.items()}
     _check_requires(given)
-    return Plan(geometry=_geometry(values, given, options), output=_output(values))
+    return Plan(
+        geometry=_geometry(values, given, options),
+        adjust=Adjust(**{f.name: values[f.name] for f in fields(Adjust) if f.name in values}),
+        output=_output(values),
+    )
 
 
 def collect(query: Iterable[tuple[str, str]], options: DecodeOptions) -> dict[str, Given]:

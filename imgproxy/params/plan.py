@@ -42,6 +42,29 @@ class Geometry:
 
 
 @dataclass(frozen=True)
+class Adjust:
+    """Tonal adjustments; field names are the parameter names, defaults mean 'leave alone'."""
+
+    auto_level: bool = False
+    auto_fix: bool = False
+    brightness: float = 0.0
+    contrast: float = 0.0
+    gamma: float = 0.0
+    saturation: float = 0.0
+    vibrance: float = 0.0
+    warmth: float = 0.0
+    highlights: float = 0.0
+    shadow: float = 0.0
+    fill_flash: float = 0.0
+    colorize: RGBA | None = None
+    colorize_intensity: int = 1
+    blur: float = 0.0
+    sharp_amount: float = 0.0
+    sharp_radius: float = 10.0
+    filter: str | None = None
+
+
+@dataclass(frozen=True)
 class Output:
     format: str | None = None
     quality: int | None = None
@@ -52,6 +75,7 @@ class Output:
 @dataclass(frozen=True)
 class Plan:
     geometry: Geometry = Geometry()
+    adjust: Adjust = Adjust()
     output: Output = Output()
 
     @property

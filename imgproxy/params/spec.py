@@ -159,6 +159,26 @@ def _region_size(part: str, text: str) -> int:
     raise ValueError(f"region w and h must be integers >= 1, got {text!r}")
 
 
+FILTER_NAMES: tuple[str, ...] = (
+    "grayscale", "sepia", "negate", "bw", "edgedetect", "emboss", "blurgaussian",
+    "blurselective", "meanremoval", "smooth", "vintage", "lomo", "clarity", "sincity",
+    "sunrise", "crossprocess", "orangepeel", "love", "hazydays", "nostalgia",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Filter:
+    description: str = "1-20 or a filter name"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> str:
+        word = text.strip().lower()
+        if word.isdigit() and 1 <= int(word) <= len(FILTER_NAMES):
+            return FILTER_NAMES[int(word) - 1]
+        if word in FILTER_NAMES:
+            return word
+        raise ValueError(f"must be 1-{len(FILTER_NAMES)} or a filter name, got {text!r}")
+
+
 @dataclass(frozen=True)
 class Text:
     description: str = "text"
@@ -240,23 +260,92 @@ PARAMS: tuple[Param, ...] = (
     Param(
         "strip_exif", Boolean(), "Drop EXIF, XMP and IPTC (the ICC profile stays).", default="false"
     ),
-    _later("auto_fix", "Automatically adjust brightness and contrast."),
-    _later("auto_level", "Automatically adjust the white balance level."),
-    _later("blur", "Blur (0-100)."),
-    _later("brightness", "Brightness (-1 to 1)."),
-    _later("contrast", "Contrast (-1 to 1)."),
-    _later("gamma", "Gamma (-1 to 1)."),
-    _later("saturation", "Saturation (-1 to 1)."),
-    _later("vibrance", "Vibrance (-1 to 1)."),
-    _later("warmth", "Warmth (-1 to 1)."),
-    _later("highlights", "Brightness of highlights (-1 to 1)."),
-    _later("shadow", "Brightness of shadows (-1 to 1)."),
-    _later("fill_flash", "Fill flash (0 to 1)."),
-    _later("colorize", "Tint with a colour."),
-    _later("colorize_intensity", "Tint intensity (1-100)."),
-    _later("sharp_amount", "Sharpening strength (1-100)."),
-    _later("sharp_radius", "Sharpening radius (1-100)."),
-    _later("filter", "One of 20 named effects."),
+    Param(
+        "auto_level",
+        Boolean(),
+        "Stretch each RGB channel to the full 0-255 range, which also removes colour casts.",
+        default="false",
+    ),
+    Param(
+        "auto_fix",
+        Boolean(),
+        "Stretch lightness to the full range and pull mid-tones towards middle grey.",
+        default="false",
+    ),
+    Param(
+        "brightness",
+        Number(-1, 1),
+        "Lighten (> 0) or darken (< 0) the mid-tones, -1 to 1; black and white stay.",
+        default="0",
+    ),
+    Param(
+        "contrast",
+        Number(-1, 1),
+        "Spread (> 0) or compress (< 0) lightness around mid-grey, -1 to 1 (x2 to x0.5).",
+        default="0",
+    ),
+    Param(
+        "gamma",
+        Number(-1, 1),
+        "Gamma on lightness, -1 to 1: 1 lifts mid-tones (exponent 0.5), "
+        "-1 lowers them (exponent 2).",
+        default="0",
+    ),
+    Param(
+        "saturation",
+        Number(-1, 1),
+        "Scale colourfulness, -1 to 1: -1 is greyscale, 1 doubles chroma.",
+        default="0",
+    ),
+    Param(
+        "vibrance",
+        Number(-1, 1),
+        "Saturation that favours muted colours over vivid ones, -1 to 1.",
+        default="0",
+    ),
+    Param(
+        "warmth",
+        Number(-1, 1),
+        "Shift colours towards yellow (> 0) or blue (< 0), -1 to 1.",
+        default="0",
+    ),
+    Param(
+        "highlights",
+        Number(-1, 1),
+        "Lighten or darken the bright regions only, -1 to 1.",
+        default="0",
+    ),
+    Param(
+        "shadow", Number(-1, 1), "Lighten or darken the dark regions only, -1 to 1.", default="0"
+    ),
+    Param(
+        "fill_flash", Number(0, 1), "Lift dark regions as a fill light would, 0 to 1.", default="0"
+    ),
+    Param(
+        "colorize", Color(), "Tint the image towards this colour (strength: colorize_intensity)."
+    ),
+    Param(
+        "colorize_intensity",
+        Integer(1, 100),
+        "Strength of colorize in percent, 1-100.",
+        default="1",
+        requires=("colorize",),
+    ),
+    Param(
+        "blur",
+        Number(0, 100),
+        "Gaussian blur, 0-100 (sigma = 0.3 + value / 5 pixels).",
+        default="0",
+    ),
+    Param("sharp_amount", Number(1, 100), "Strength of sharpening, 1-100."),
+    Param(
+        "sharp_radius",
+        Number(1, 100),
+        "Size of the edges sharpening enhances, 1-100 (sigma = value / 10 pixels).",
+        default="10",
+        requires=("sharp_amount",),
+    ),
+    Param("filter", Filter(), "One of 20 effects, by number or name (docs/parameters.md)."),
     _later("redeye", "Red-eye correction in detected faces."),
     _later("layers", "Image and text layers (JSON)."),
     _later("mark", "Watermark image URL."),

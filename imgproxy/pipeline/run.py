@@ -9,7 +9,7 @@ import pyvips
 
 from imgproxy.errors import UndecodableImage
 from imgproxy.params.plan import Plan
-from imgproxy.pipeline import geometry
+from imgproxy.pipeline import adjust, filters, geometry
 from imgproxy.pipeline.context import Context, Rendered, RenderOptions
 from imgproxy.pipeline.encode import MEDIA_TYPES, choose_format, encode
 from imgproxy.pipeline.load import load, vips_reason
@@ -23,6 +23,11 @@ STEPS: tuple[Step, ...] = (
     geometry.crop_region,
     geometry.rotate,
     geometry.flip,
+    adjust.auto_level,
+    adjust.tone,
+    adjust.blur,
+    adjust.sharpen,
+    filters.apply,
     geometry.pad,
     geometry.flatten,
 )

@@ -130,10 +130,10 @@ def test_pad_color_goes_with_pad_crop_rotate_or_flatten():
         ("crop=entropy", "crop"),
         ("quality=auto", "quality"),
         ("format=mp4", "format"),
-        ("blur=10", "blur"),
+        ("redeye=true", "redeye"),
         ("layers=[]", "layers"),
         ("meta=true", "meta"),
-        ("brightness64=MC41", "brightness64"),
+        ("recognition64=bnNmdw", "recognition64"),
     ],
 )
 def test_later_parameters_are_400_unsupported(query, param):

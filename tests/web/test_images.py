@@ -173,3 +173,10 @@ def test_head_answers_headers_without_a_body(client):
     response = client.head("/quad.png?width=30")
     assert response.status_code == 200 and response.content == b""
     assert response.headers["content-type"] == "image/png"
+
+
+def test_adjustments_and_filters_are_served(client):
+    plain = pixels(client.get("/quad.png?format=png").content)
+    toned = client.get("/quad.png?filter=negate&brightness=0.2&format=png")
+    assert toned.status_code == 200
+    assert pixels(toned.content)[5, 5, 0] < 60 < plain[5, 5, 0]

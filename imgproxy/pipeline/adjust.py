@@ -1,0 +1,162 @@
+"""Adjustments: auto_level in RGB, a tonal block in CIELAB, then blur and sharpening."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import pyvips
+
+from imgproxy.params.colors import RGBA
+from imgproxy.params.plan import Adjust
+from imgproxy.pipeline.colour import Lab, clamp, from_lab, lab_of, on_colour, to_lab
+from imgproxy.pipeline.context import Context
+
+LEVEL_PERCENTILES = (0.5, 99.5)
+VIVID_CHROMA = 80.0
+REGION_SHIFT = 35.0
+FILL_SHIFT = 45.0
+WARMTH_A, WARMTH_B = 4.0, 24.0
+BLUR_SIGMA_PER_UNIT = 0.2
+# Below this sigma a Gaussian mask is a single tap: even blur=1 must soften.
+BLUR_MIN_SIGMA = 0.3
+SHARP_SIGMA_PER_UNIT = 0.1
+SHARP_SLOPE_PER_UNIT = 0.1
+
+LabOp = Callable[[Lab, float], Lab]
+
+
+def auto_level(ctx: Context) -> None:
+    if ctx.plan.adjust.auto_level:
+        ctx.image = on_colour(ctx.image.copy_memory(), stretch_channels)
+
+
+def stretch_channels(rgb: pyvips.Image) -> pyvips.Image:
+    bands = []
+    for index in range(rgb.bands):
+        band = rgb[index]
+        lo, hi = (band.percent(p) for p in LEVEL_PERCENTILES)
+        bands.append(band if hi <= lo else (band - lo) * (255.0 / (hi - lo)))
+    return bands[0].bandjoin(bands[1:])
+
+
+def tone(ctx: Context) -> None:
+    steps = list(tone_steps(ctx.plan.adjust))
+    if steps:
+        image = ctx.image.copy_memory() if ctx.plan.adjust.auto_fix else ctx.image
+        ctx.image = on_colour(image, lambda rgb: in_lab(rgb, steps))
+
+
+def in_lab(rgb: pyvips.Image, steps: Iterable[tuple[LabOp, float]]) -> pyvips.Image:
+    lab = to_lab(rgb)
+    for op, value in steps:
+        lab = op(lab, value)
+    return from_lab(lab)
+
+
+def tone_steps(a: Adjust) -> Iterable[tuple[LabOp, float]]:
+    """The CIELAB operations in force, in the documented order."""
+    if a.auto_fix:
+        yield auto_fix, 1.0
+    for op, value in (
+        (brightness, a.brightness),
+        (contrast, a.contrast),
+        (gamma, a.gamma),
+        (saturation, a.saturation),
+        (vibrance, a.vibrance),
+        (warmth, a.warmth),
+        (highlights, a.highlights),
+        (shadow, a.shadow),
+        (fill_flash, a.fill_flash),
+    ):
+        if value:
+            yield op, value
+    if a.colorize is not None:
+        yield colorize_with(a.colorize), a.colorize_intensity / 100
+
+
+def with_lightness(lab: Lab, lightness: pyvips.Image) -> Lab:
+    return Lab(clamp(lightness, 0, 100), lab.a, lab.b)
+
+
+def auto_fix(lab: Lab, _: float) -> Lab:
+    """Stretch L between its 1st and 99th percentiles, then move the mean towards 50."""
+    scaled = (lab.L * 100).cast("ushort")
+    lo, hi = scaled.percent(1) / 100, scaled.percent(99) / 100
+    stretched = (lab.L - lo) * (100 / (hi - lo)) if hi > lo else lab.L
+    stretched = clamp(stretched, 0, 100)
+    mean = min(max(stretched.avg() / 100, 0.05), 0.95)
+    exponent = min(max(math.log(0.5) / math.log(mean), 0.7), 1.4)
+    return with_lightness(lab, (stretched / 100) ** exponent * 100)
+
+
+def brightness(lab: Lab, value: float) -> Lab:
+    return with_lightness(lab, lab.L + value * lab.L * (100 - lab.L) / 100)
+
+
+def contrast(lab: Lab, value: float) -> Lab:
+    return with_lightness(lab, (lab.L - 50) * 2**value + 50)
+
+
+def gamma(lab: Lab, value: float) -> Lab:
+    return with_lightness(lab, (lab.L / 100) ** (2**-value) * 100)
+
+
+def saturation(lab: Lab, value: float) -> Lab:
+    return Lab(lab.L, lab.a * (1 + value), lab.b * (1 + value))
+
+
+def vibrance(lab: Lab, value: float) -> Lab:
+    chroma = (lab.a**2 + lab.b**2) ** 0.5
+    factor = 1 + value * (1 - clamp(chroma / VIVID_CHROMA, 0, 1))
+    return Lab(lab.L, lab.a * factor, lab.b * factor)
+
+
+def warmth(lab: Lab, value: float) -> Lab:
+    return Lab(lab.L, lab.a + WARMTH_A * value, lab.b + WARMTH_B * value)
+
+
+def highlights(lab: Lab, value: float) -> Lab:
+    weight = clamp((lab.L - 50) / 50, 0, 1) ** 2
+    return with_lightness(lab, lab.L + value * REGION_SHIFT * weight)
+
+
+def shadow(lab: Lab, value: float) -> Lab:
+    weight = clamp((50 - lab.L) / 50, 0, 1) ** 2
+    return with_lightness(lab, lab.L + value * REGION_SHIFT * weight)
+
+
+def fill_flash(lab: Lab, value: float) -> Lab:
+    weight = (1 - lab.L / 100) ** 2
+    return with_lightness(lab, lab.L + value * FILL_SHIFT * weight)
+
+
+def colorize_with(color: RGBA) -> LabOp:
+    """Move a and b towards the colour's by `strength` (0-1); lightness stays."""
+    _, target_a, target_b = lab_of(color)
+
+    def colorize(lab: Lab, strength: float) -> Lab:
+        return Lab(
+            lab.L,
+            lab.a * (1 - strength) + target_a * strength,
+            lab.b * (1 - strength) + target_b * strength,
+        )
+
+    return colorize
+
+
+def blur(ctx: Context) -> None:
+    amount = ctx.plan.adjust.blur
+    if amount:
+        sigma = BLUR_MIN_SIGMA + amount * BLUR_SIGMA_PER_UNIT
+        ctx.image = on_colour(ctx.image, lambda rgb: rgb.gaussblur(sigma, min_ampl=0.1))
+
+
+def sharpen(ctx: Context) -> None:
+    a = ctx.plan.adjust
+    if a.sharp_amount:
+        slope = a.sharp_amount * SHARP_SLOPE_PER_UNIT
+        sigma = a.sharp_radius * SHARP_SIGMA_PER_UNIT
+        ctx.image = on_colour(
+            ctx.image, lambda rgb: rgb.sharpen(sigma=sigma, m1=slope / 4, m2=slope)
+        )
