@@ -84,6 +84,7 @@ def build_state(settings: Settings) -> AppState:
             allow_upscale=output.allow_upscale,
             max_src_pixels=security.max_src_pixels,
             max_out_side=security.max_out_pixels,
+            max_frames=security.max_frames,
         ),
     )
 

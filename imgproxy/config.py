@@ -57,6 +57,7 @@ class SecuritySettings:
     image_params_allowed: tuple[str, ...] = ()
     strict_params: bool = False
     max_src_pixels: int = _bounded(50_000_000, 1)
+    max_frames: int = _bounded(1, 1, 10_000)
     max_out_pixels: int = _bounded(8192, 1, 65_535)
 
 

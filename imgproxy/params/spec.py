@@ -243,11 +243,11 @@ PARAMS: tuple[Param, ...] = (
     Param(
         "format",
         Choice(
-            ("jpeg", "png", "webp", "gif", "avif", "auto"),
-            later=("mp4",),
+            ("jpeg", "png", "webp", "gif", "avif", "mp4", "auto"),
             synonyms=(("jpg", "jpeg"),),
         ),
-        "Output format; auto picks AVIF, WebP, PNG or JPEG from the Accept header.",
+        "Output format; auto picks AVIF, WebP, GIF, PNG or JPEG from the Accept header; mp4 turns "
+        "an animation into H.264 video.",
         default="the source's",
     ),
     Param(

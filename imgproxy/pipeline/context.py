@@ -21,6 +21,7 @@ class RenderOptions:
     allow_upscale: bool = True
     max_src_pixels: int = 50_000_000
     max_out_side: int = 8192
+    max_frames: int = 1
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class Context:
     image: pyvips.Image | None = None
     # Size of the image before shrink-on-load, in display orientation: targets are computed on it.
     logical_size: tuple[int, int] = (0, 0)
+    # Frames loaded from an animated original (1 for a still image).
+    frames: int = 1
+    # The border trim found on the first frame, reused on every later one.
+    trim_box: tuple[int, int, int, int] | None = None
 
 
 @dataclass(frozen=True)

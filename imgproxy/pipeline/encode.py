@@ -8,6 +8,7 @@ import pyvips
 
 from imgproxy.pipeline.context import Context, RenderOptions
 from imgproxy.pipeline.ink import solid
+from imgproxy.pipeline.video import mp4
 
 MEDIA_TYPES = {
     "jpeg": "image/jpeg",
@@ -15,6 +16,7 @@ MEDIA_TYPES = {
     "webp": "image/webp",
     "gif": "image/gif",
     "avif": "image/avif",
+    "mp4": "video/mp4",
 }
 PNG_COMPRESSION = 6
 WEBP_EFFORT = 4
@@ -26,9 +28,12 @@ Saver = Callable[[pyvips.Image, int, bool, int], bytes]
 def choose_format(ctx: Context) -> str:
     wanted = ctx.plan.output.format
     image = ctx.image
+    animated = ctx.frames > 1
     if wanted == "auto":
-        return negotiate(ctx.options, image.hasalpha(), max(image.width, image.height))
-    if wanted is not None:
+        longest = max(image.width, image.height // ctx.frames)
+        return negotiate(ctx.options, image.hasalpha(), longest, animated)
+    # mp4 is for moving images; a still one keeps its own format.
+    if wanted is not None and (wanted != "mp4" or animated):
         return wanted
     source = ctx.info.format if ctx.info else ""
     if source in MEDIA_TYPES:
@@ -36,18 +41,23 @@ def choose_format(ctx: Context) -> str:
     return "png" if image.hasalpha() else "jpeg"
 
 
-def negotiate(options: RenderOptions, has_alpha: bool, longest_side: int) -> str:
-    """format=auto: AVIF for small enough images, then WebP, then PNG or JPEG."""
-    if "avif" in options.accepts and options.auto_avif and longest_side <= options.avif_max_side:
+def negotiate(options: RenderOptions, has_alpha: bool, longest_side: int, animated: bool) -> str:
+    """format=auto: AVIF for small enough stills, then WebP, then GIF, PNG or JPEG."""
+    small = longest_side <= options.avif_max_side
+    if "avif" in options.accepts and options.auto_avif and small and not animated:
         return "avif"
     if "webp" in options.accepts:
         return "webp"
+    if animated:
+        return "gif"
     return "png" if has_alpha else "jpeg"
 
 
 def encode(ctx: Context, fmt: str) -> bytes:
     out = ctx.plan.output
     image = ctx.image
+    if fmt == "mp4":
+        return mp4(image)
     if fmt == "jpeg" and image.hasalpha():
         image = image.flatten(background=solid(image, ctx.plan.geometry.pad_color)).cast("uchar")
     quality = out.quality or (ctx.info.quality if ctx.info else None) or ctx.options.default_quality

@@ -19,10 +19,10 @@ def trim(ctx: Context) -> None:
     if color is None:
         return
     image = ctx.image
-    probe = image.flatten(background=solid(image, color)) if image.hasalpha() else image
-    left, top, width, height = probe.find_trim(
-        background=solid(probe, color), threshold=TRIM_THRESHOLD
-    )
+    if ctx.trim_box is None:
+        probe = image.flatten(background=solid(image, color)) if image.hasalpha() else image
+        ctx.trim_box = probe.find_trim(background=solid(probe, color), threshold=TRIM_THRESHOLD)
+    left, top, width, height = ctx.trim_box
     if width > 0 and height > 0 and (width, height) != (image.width, image.height):
         ctx.image = image.crop(left, top, width, height)
         ctx.logical_size = (width, height)

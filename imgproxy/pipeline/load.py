@@ -7,6 +7,7 @@ from typing import Any
 import pyvips
 
 from imgproxy.errors import SourceTooLarge, UndecodableImage
+from imgproxy.pipeline.animation import frames_to_load
 from imgproxy.pipeline.context import Context, SourceInfo
 from imgproxy.pipeline.quality import estimate_jpeg_quality
 from imgproxy.pipeline.sizing import jpeg_shrink, plan_scale
@@ -21,7 +22,8 @@ def load(ctx: Context) -> None:
     header = open_image(ctx.data, access="sequential")
     info = read_info(header, ctx.data)
     ctx.info = info
-    _check_limits(info, ctx.options.max_src_pixels)
+    ctx.frames = frames_to_load(ctx.plan.output.format, info, ctx.options)
+    _check_limits(info, ctx.options.max_src_pixels, ctx.frames)
     g = ctx.plan.geometry
     rotated = g.autorotate and info.orientation in SWAPPING_ORIENTATIONS
     width, height = (info.height, info.width) if rotated else (info.width, info.height)
@@ -71,11 +73,11 @@ def _str_field(image: pyvips.Image, name: str) -> str:
     return str(image.get(name)) if image.get_typeof(name) else ""
 
 
-def _check_limits(info: SourceInfo, max_pixels: int) -> None:
-    pixels = info.width * info.height
+def _check_limits(info: SourceInfo, max_pixels: int, frames: int) -> None:
+    pixels = info.width * info.height * frames
     if pixels > max_pixels:
         raise SourceTooLarge(
-            f"the original has {pixels} pixels ({info.width}x{info.height}), "
+            f"the original has {pixels} pixels ({info.width}x{info.height} x {frames} frames), "
             f"over the {max_pixels} pixel limit"
         )
 
@@ -92,6 +94,8 @@ def _load_options(ctx: Context, info: SourceInfo, width: int, height: int) -> di
         "access": "random" if random else "sequential",
         "fail_on": "truncated",
     }
+    if ctx.frames > 1:
+        return {**options, "n": ctx.frames}
     # Trim changes the size the targets apply to, so it must see the full-resolution image.
     if not g.resizes or g.trim_color is not None:
         return options

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import pyvips
 
 from imgproxy.errors import UndecodableImage
 from imgproxy.params.plan import Plan
-from imgproxy.pipeline import adjust, filters, geometry
+from imgproxy.pipeline import adjust, animation, filters, geometry
 from imgproxy.pipeline.context import Context, Rendered, RenderOptions
 from imgproxy.pipeline.encode import MEDIA_TYPES, choose_format, encode
 from imgproxy.pipeline.load import load, vips_reason
@@ -17,7 +18,6 @@ from imgproxy.pipeline.load import load, vips_reason
 Step = Callable[[Context], None]
 
 STEPS: tuple[Step, ...] = (
-    load,
     geometry.trim,
     geometry.resize,
     geometry.crop_region,
@@ -33,12 +33,31 @@ STEPS: tuple[Step, ...] = (
 )
 
 
+def _run_steps(ctx: Context) -> None:
+    for step in STEPS:
+        step(ctx)
+
+
+def _each_frame(ctx: Context) -> pyvips.Image:
+    """Every step on every frame, so that frames keep one size and their delays."""
+    done = []
+    for frame in animation.split(ctx.image, ctx.frames):
+        frame_ctx = replace(ctx, image=frame)
+        _run_steps(frame_ctx)
+        ctx.trim_box = frame_ctx.trim_box
+        done.append(frame_ctx.image)
+    return animation.join(done, ctx.image)
+
+
 def execute(plan: Plan, data: bytes, options: RenderOptions | None = None) -> Rendered:
     """Render `data` as `plan` says. libvips runs the whole graph when the encoder pulls pixels."""
     ctx = Context(plan=plan, data=data, options=options or RenderOptions())
     started = time.perf_counter()
-    for step in STEPS:
-        step(ctx)
+    load(ctx)
+    if ctx.frames > 1:
+        ctx.image = _each_frame(ctx)
+    else:
+        _run_steps(ctx)
     fmt = choose_format(ctx)
     encode_started = time.perf_counter()
     try:
@@ -52,7 +71,7 @@ def execute(plan: Plan, data: bytes, options: RenderOptions | None = None) -> Re
         format=fmt,
         media_type=MEDIA_TYPES[fmt],
         width=ctx.image.width,
-        height=ctx.image.height,
+        height=ctx.image.height // ctx.frames,
         source=ctx.info,
         timings={"render": (done - started) * 1000, "encode": (done - encode_started) * 1000},
     )

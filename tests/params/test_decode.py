@@ -129,7 +129,6 @@ def test_pad_color_goes_with_pad_crop_rotate_or_flatten():
         ("crop=face", "crop"),
         ("crop=entropy", "crop"),
         ("quality=auto", "quality"),
-        ("format=mp4", "format"),
         ("redeye=true", "redeye"),
         ("layers=[]", "layers"),
         ("meta=true", "meta"),

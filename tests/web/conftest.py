@@ -7,8 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pyvips
 
-from tests.support.images import astronaut, jpeg, png, quadrants, transparent_square
+from tests.support.images import astronaut, jpeg, png, quadrants, solid, transparent_square
 from tests.support.server import running_server
 
 ORIGINALS = {
@@ -17,7 +18,16 @@ ORIGINALS = {
     "alpha.png": lambda: png(transparent_square(100)),
     "nested/dir/quad.png": lambda: png(quadrants(200, 100)),
     "not-an-image.jpg": lambda: b"<html>this is not an image</html>",
+    "moving.gif": lambda: animated_gif(),
 }
+
+
+def animated_gif() -> bytes:
+    frames = [solid(40, 30, (i * 60, 100, 200)) for i in range(4)]
+    strip = pyvips.Image.arrayjoin(frames, across=1).copy(interpretation="srgb")
+    strip.set_type(pyvips.GValue.gint_type, "page-height", 30)
+    strip.set_type(pyvips.GValue.array_int_type, "delay", [120] * 4)
+    return strip.gifsave_buffer()
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +45,7 @@ def base_url(originals: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "origin": {"kind": "local", "root": str(originals)},
         "cache": {"dir": str(tmp_path_factory.mktemp("cache"))},
         "http": {"add_response_headers": {"X-Served-By": "test"}},
+        "security": {"max_frames": 10},
     }
     with running_server(settings) as url:
         yield url

@@ -180,3 +180,11 @@ def test_adjustments_and_filters_are_served(client):
     toned = client.get("/quad.png?filter=negate&brightness=0.2&format=png")
     assert toned.status_code == 200
     assert pixels(toned.content)[5, 5, 0] < 60 < plain[5, 5, 0]
+
+
+def test_animations_are_served_moving_and_as_mp4(client):
+    gif = client.get("/moving.gif?width=20")
+    assert gif.headers["content-type"] == "image/gif"
+    assert pyvips.Image.new_from_buffer(gif.content, "", n=-1).get("n-pages") == 4
+    video = client.get("/moving.gif?width=20&format=mp4")
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"

@@ -1,0 +1,48 @@
+"""Animated originals: how many frames to load, and splitting and joining a strip of frames."""
+
+from __future__ import annotations
+
+import pyvips
+
+from imgproxy.errors import SourceTooLarge, UndecodableImage
+from imgproxy.pipeline.context import RenderOptions, SourceInfo
+
+ANIMATED_OUTPUTS = ("gif", "webp", "mp4", "auto")
+DEFAULT_DELAY_MS = 100
+
+
+def frames_to_load(wanted: str | None, info: SourceInfo, options: RenderOptions) -> int:
+    """All frames when animation is allowed and the output can move; else the first one."""
+    if info.pages <= 1 or options.max_frames <= 1:
+        return 1
+    if info.pages > options.max_frames:
+        raise SourceTooLarge(
+            f"the original has {info.pages} frames, over the {options.max_frames} frame limit"
+        )
+    return info.pages if (wanted or info.format) in ANIMATED_OUTPUTS else 1
+
+
+def split(strip: pyvips.Image, count: int) -> list[pyvips.Image]:
+    """The frames of a tall strip, decoded once so that every step may read them in any order."""
+    try:
+        strip = strip.copy_memory()
+    except pyvips.Error as exc:
+        raise UndecodableImage(f"the animation could not be decoded ({exc.message})") from None
+    height = strip.height // count
+    return [strip.crop(0, index * height, strip.width, height) for index in range(count)]
+
+
+def join(frames: list[pyvips.Image], original: pyvips.Image) -> pyvips.Image:
+    strip = pyvips.Image.arrayjoin(frames, across=1).copy()
+    strip.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
+    strip.set_type(pyvips.GValue.array_int_type, "delay", delays(original, len(frames)))
+    loop = original.get("loop") if original.get_typeof("loop") else 0
+    strip.set_type(pyvips.GValue.gint_type, "loop", loop)
+    return strip
+
+
+def delays(image: pyvips.Image, count: int) -> list[int]:
+    """Per-frame delays in milliseconds; frames without one show for 100 ms."""
+    given = list(image.get("delay")) if image.get_typeof("delay") else []
+    given += [DEFAULT_DELAY_MS] * (count - len(given))
+    return [delay or DEFAULT_DELAY_MS for delay in given[:count]]

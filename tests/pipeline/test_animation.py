@@ -1,0 +1,125 @@
+"""Animated GIF and WebP: frames and delays survive every step; MP4 out of an animation."""
+
+from __future__ import annotations
+
+import io
+
+import av
+import numpy as np
+import pytest
+import pyvips
+
+from imgproxy.errors import SourceTooLarge
+from tests.support.images import BLUE, GREEN, RED, YELLOW, close, png, quadrants, solid
+
+COLOURS = (RED, GREEN, BLUE, YELLOW)
+DELAYS = [100, 200, 300, 150]
+
+
+def animation(width: int = 80, height: int = 60) -> pyvips.Image:
+    """Four frames, one colour each, with a white marker square in the top-left corner."""
+    frames = [
+        solid(width, height, colour).draw_rect([255, 255, 255], 0, 0, 10, 10, fill=True)
+        for colour in COLOURS
+    ]
+    strip = pyvips.Image.arrayjoin(frames, across=1).copy(interpretation="srgb")
+    strip.set_type(pyvips.GValue.gint_type, "page-height", height)
+    strip.set_type(pyvips.GValue.array_int_type, "delay", DELAYS)
+    strip.set_type(pyvips.GValue.gint_type, "loop", 0)
+    return strip
+
+
+GIF = animation().gifsave_buffer()
+WEBP = animation().webpsave_buffer(lossless=True)
+
+
+def frames_of(body: bytes) -> tuple[list[np.ndarray], list[int]]:
+    animatable = body.startswith(b"GIF") or body[8:12] == b"WEBP"
+    image = pyvips.Image.new_from_buffer(body, "", **({"n": -1} if animatable else {}))
+    height = image.get("page-height") if image.get_typeof("page-height") else image.height
+    pixels = image.numpy()
+    count = image.height // height
+    delays = list(image.get("delay")) if image.get_typeof("delay") else []
+    return [pixels[i * height : (i + 1) * height] for i in range(count)], delays
+
+
+def test_by_default_only_the_first_frame_is_served(render):
+    frames, _ = frames_of(render(GIF, "width=40").body)
+    assert len(frames) == 1 and close(frames[0][20, 30], RED)
+
+
+@pytest.mark.parametrize("source", [GIF, WEBP], ids=["gif", "webp"])
+def test_frames_and_delays_survive_a_resize(render, source):
+    out = render(source, "width=40", max_frames=10)
+    frames, delays = frames_of(out.body)
+    assert (out.width, out.height) == (40, 30)
+    assert len(frames) == 4 and delays == DELAYS
+    for frame, colour in zip(frames, COLOURS, strict=True):
+        assert frame.shape[:2] == (30, 40) and close(frame[20, 30], colour)
+
+
+def test_every_frame_goes_through_geometry_and_adjustments(render):
+    out = render(GIF, "width=40&rotate=90&flip=true&filter=negate&format=gif", max_frames=10)
+    frames, delays = frames_of(out.body)
+    assert (out.width, out.height) == (30, 40) and len(frames) == 4 and delays == DELAYS
+    for frame, (r, g, b) in zip(frames, COLOURS, strict=True):
+        assert close(frame[35, 20], (255 - r, 255 - g, 255 - b))
+        assert close(frame[2, 2], (0, 0, 0))
+
+
+def test_animated_webp_output_keeps_frames(render):
+    out = render(GIF, "width=40&format=webp", max_frames=10)
+    frames, delays = frames_of(out.body)
+    assert out.body[8:12] == b"WEBP" and len(frames) == 4 and delays == DELAYS
+
+
+def test_format_auto_keeps_animations_moving(render):
+    webp = render(GIF, "format=auto", max_frames=10, accepts=frozenset({"avif", "webp"}))
+    old = render(GIF, "format=auto", max_frames=10, accepts=frozenset({"avif"}))
+    assert webp.format == "webp" and old.format == "gif"
+    assert len(frames_of(old.body)[0]) == 4
+
+
+def test_a_still_output_format_takes_the_first_frame(render):
+    out = render(GIF, "format=png", max_frames=10)
+    frames, _ = frames_of(out.body)
+    assert len(frames) == 1 and close(frames[0][30, 40], RED)
+
+
+def test_mp4_decodes_to_the_right_size_frames_and_timing(render):
+    out = render(GIF, "width=40&format=mp4", max_frames=10)
+    assert out.media_type == "video/mp4" and out.body[4:8] == b"ftyp"
+    with av.open(io.BytesIO(out.body)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) == 4
+    assert (frames[0].width, frames[0].height) == (40, 30)
+    assert [round(frame.time, 2) for frame in frames] == [0.0, 0.1, 0.3, 0.6]
+    assert close(frames[1].to_ndarray(format="rgb24")[20, 30], GREEN, tolerance=30)
+
+
+def test_mp4_sizes_are_rounded_down_to_even_numbers(render):
+    out = render(GIF, "width=41&format=mp4", max_frames=10)
+    with av.open(io.BytesIO(out.body)) as container:
+        frame = next(container.decode(video=0))
+    assert (frame.width, frame.height) == (40, 30)
+
+
+def test_mp4_is_ignored_for_a_still_image(render):
+    out = render(png(quadrants()), "width=50&format=mp4", max_frames=10)
+    assert out.format == "png"
+
+
+def test_mp4_is_ignored_when_animation_is_not_allowed(render):
+    assert render(GIF, "format=mp4").format == "gif"
+
+
+def test_more_frames_than_allowed_is_413(render):
+    with pytest.raises(SourceTooLarge) as err:
+        render(GIF, "width=10", max_frames=3)
+    assert err.value.status == 413 and "frames" in err.value.message
+
+
+def test_the_pixel_limit_counts_every_frame(render):
+    render(GIF, "width=10", max_frames=10, max_src_pixels=80 * 60 * 4)
+    with pytest.raises(SourceTooLarge):
+        render(GIF, "width=10", max_frames=10, max_src_pixels=80 * 60 * 4 - 1)
