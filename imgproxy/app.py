@@ -15,7 +15,8 @@ from imgproxy.cache.stores import BlobStore
 from imgproxy.config import Settings, load_settings
 from imgproxy.errors import ImgproxyError
 from imgproxy.origins.base import Origin
-from imgproxy.origins.http import HttpOrigin
+from imgproxy.origins.guard import UrlPolicy
+from imgproxy.origins.http import HttpOrigin, UrlOrigin
 from imgproxy.origins.local import LocalOrigin
 from imgproxy.params.decode import DecodeOptions
 from imgproxy.pipeline.context import RenderOptions
@@ -27,6 +28,9 @@ from imgproxy.web.routes import ROUTES, handle_crash, handle_error
 class AppState:
     settings: Settings
     origin: Origin
+    # Absolute URLs of layers and watermarks, behind the same originals cache.
+    urls: Origin
+    url_policy: UrlPolicy
     results: BlobStore
     pool: RenderPool
     decode_options: DecodeOptions
@@ -34,6 +38,7 @@ class AppState:
 
     async def close(self) -> None:
         await self.origin.close()
+        await self.urls.close()
         self.pool.close()
         self.results.close()
 
@@ -65,10 +70,20 @@ def build_state(settings: Settings) -> AppState:
     pyvips.cache_set_max(0)
     pyvips.concurrency_set(settings.server.vips_concurrency)
     cache_dir = Path(settings.cache.dir)
-    security, output = settings.security, settings.output
+    security, output, o = settings.security, settings.output, settings.origin
+    originals = BlobStore(cache_dir / "originals", settings.cache.origin_size_mb)
+    urls = UrlOrigin(
+        timeout_s=o.timeout_s, connect_timeout_s=o.connect_timeout_s, max_bytes=o.max_bytes
+    )
     return AppState(
         settings=settings,
-        origin=build_origin(settings, cache_dir),
+        origin=build_origin(settings, originals),
+        urls=CachedOrigin(urls, originals, settings.cache.origin_ttl_s),
+        url_policy=UrlPolicy(
+            allow_dynamic_origin=security.allow_dynamic_origin,
+            hosts_allowed=security.hosts_allowed,
+            allow_private_networks=security.allow_private_networks,
+        ),
         results=BlobStore(cache_dir / "results", settings.cache.result_size_mb),
         pool=RenderPool(settings.server.slots(), settings.server.queue_size),
         decode_options=DecodeOptions(
@@ -76,6 +91,7 @@ def build_state(settings: Settings) -> AppState:
             image_params_allowed=frozenset(security.image_params_allowed),
             strict=security.strict_params,
             max_side=security.max_out_pixels,
+            max_layers=security.max_layers,
         ),
         render_options=RenderOptions(
             default_quality=output.default_quality,
@@ -89,7 +105,7 @@ def build_state(settings: Settings) -> AppState:
     )
 
 
-def build_origin(settings: Settings, cache_dir: Path) -> Origin:
+def build_origin(settings: Settings, originals: BlobStore) -> Origin:
     o = settings.origin
     if o.kind == "local":
         # Files on this machine are read directly: a disk copy of them would only cost space.
@@ -97,5 +113,4 @@ def build_origin(settings: Settings, cache_dir: Path) -> Origin:
     remote = HttpOrigin(
         o.url, timeout_s=o.timeout_s, connect_timeout_s=o.connect_timeout_s, max_bytes=o.max_bytes
     )
-    store = BlobStore(cache_dir / "originals", settings.cache.origin_size_mb)
-    return CachedOrigin(remote, store, settings.cache.origin_ttl_s)
+    return CachedOrigin(remote, originals, settings.cache.origin_ttl_s)

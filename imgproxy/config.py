@@ -54,10 +54,14 @@ class OriginSettings:
 
 @dataclass(frozen=True)
 class SecuritySettings:
+    allow_dynamic_origin: bool = True
+    hosts_allowed: tuple[str, ...] = ()
+    allow_private_networks: bool = False
     image_params_allowed: tuple[str, ...] = ()
     strict_params: bool = False
     max_src_pixels: int = _bounded(50_000_000, 1)
     max_frames: int = _bounded(1, 1, 10_000)
+    max_layers: int = _bounded(10, 0, 100)
     max_out_pixels: int = _bounded(8192, 1, 65_535)
 
 

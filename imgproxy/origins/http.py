@@ -36,8 +36,10 @@ class HttpOrigin:
         return None
 
     async def fetch(self, path: str) -> Source:
+        return await self.fetch_url(f"{self.base_url}/{quote(path, safe='/')}", path)
+
+    async def fetch_url(self, url: str, path: str) -> Source:
         started = time.perf_counter()
-        url = f"{self.base_url}/{quote(path, safe='/')}"
         try:
             async with asyncio.timeout(self.timeout_s):
                 return await self._get(url, path, started)
@@ -80,3 +82,16 @@ class HttpOrigin:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+class UrlOrigin(HttpOrigin):
+    """Fetches whole URLs (layers and watermarks given as absolute URLs); `path` is the URL."""
+
+    def __init__(self, *, timeout_s: float, connect_timeout_s: float, max_bytes: int) -> None:
+        super().__init__(
+            "", timeout_s=timeout_s, connect_timeout_s=connect_timeout_s, max_bytes=max_bytes
+        )
+        self.name = "url"
+
+    async def fetch(self, path: str) -> Source:
+        return await self.fetch_url(path, path)

@@ -9,7 +9,17 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from imgproxy.errors import ForbiddenByConfig, InvalidParameter, UnsupportedParameter
-from imgproxy.params.plan import BOX_MODES, WHITE, Adjust, Geometry, Output, Plan, Region
+from imgproxy.params.plan import (
+    BOX_MODES,
+    WHITE,
+    Adjust,
+    Geometry,
+    Mark,
+    Output,
+    Overlays,
+    Plan,
+    Region,
+)
 from imgproxy.params.spec import BY_NAME, Param, UnsupportedValue
 
 BASE64_SUFFIX = "64"
@@ -21,6 +31,7 @@ class DecodeOptions:
     image_params_allowed: frozenset[str] = frozenset()
     strict: bool = False
     max_side: int = 8192
+    max_layers: int = 10
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,7 @@ def decode(query: Iterable[tuple[str, str]], options: DecodeOptions) -> Plan:
     return Plan(
         geometry=_geometry(values, given, options),
         adjust=Adjust(**{f.name: values[f.name] for f in fields(Adjust) if f.name in values}),
+        overlays=_overlays(values, given, options),
         output=_output(values),
     )
 
@@ -137,6 +149,29 @@ def _scaled(
             f"{key} gives {pixels} px, over the {max_side} px limit of this server", param=key
         )
     return pixels
+
+
+def _overlays(
+    values: Mapping[str, Any], given: Mapping[str, Given], options: DecodeOptions
+) -> Overlays:
+    layers = values.get("layers", ())
+    if len(layers) > options.max_layers:
+        key = given["layers"].key
+        raise InvalidParameter(
+            f"{key} has {len(layers)} layers, over the limit of {options.max_layers}", param=key
+        )
+    mark = None
+    if "mark" in values:
+        mark = Mark(
+            url=values["mark"],
+            alpha=values.get("mark_alpha", 100),
+            scale=values.get("mark_scale"),
+            pos=values.get("mark_pos", ()),
+            offset=values.get("mark_offset", 0.0),
+            upscale=values.get("mark_upscale", False),
+            required=values.get("mark_required", False),
+        )
+    return Overlays(layers=layers, mark=mark)
 
 
 def _output(values: Mapping[str, Any]) -> Output:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from imgproxy.params.colors import RGBA
 
 WHITE: RGBA = (255, 255, 255, 255)
+BLACK: RGBA = (0, 0, 0, 255)
 BOX_MODES = ("fit", "top", "bottom", "pad", "stretch")
 
 
@@ -65,6 +66,63 @@ class Adjust:
 
 
 @dataclass(frozen=True)
+class Layer:
+    """One entry of `layers`: an image (url) or a text, placed over the image."""
+
+    url: str | None = None
+    text: str | None = None
+    color: RGBA = BLACK
+    font: str = ""
+    pos: tuple[str, ...] = ()
+    scale: float | None = None
+    upscale: bool = True
+    x: int | None = None
+    y: int | None = None
+    alpha: float = 100.0
+    offset: int = 0
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The watermark: `mark` and its `mark_*` parameters."""
+
+    url: str
+    alpha: int = 100
+    scale: int | None = None
+    pos: tuple[str, ...] = ()
+    offset: float = 0.0
+    upscale: bool = False
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class OverlaySource:
+    """An image a layer or the watermark needs, with the names its errors use."""
+
+    param: str
+    label: str
+    url: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class Overlays:
+    layers: tuple[Layer, ...] = ()
+    mark: Mark | None = None
+
+    def sources(self) -> list[OverlaySource]:
+        found = [
+            OverlaySource("layers", f"layers item {index}", layer.url, layer.required)
+            for index, layer in enumerate(self.layers)
+            if layer.url is not None
+        ]
+        if self.mark is not None:
+            found.append(OverlaySource("mark", "mark", self.mark.url, self.mark.required))
+        return found
+
+
+@dataclass(frozen=True)
 class Output:
     format: str | None = None
     quality: int | None = None
@@ -76,6 +134,7 @@ class Output:
 class Plan:
     geometry: Geometry = Geometry()
     adjust: Adjust = Adjust()
+    overlays: Overlays = Overlays()
     output: Output = Output()
 
     @property

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from imgproxy.params.colors import parse_color
-from imgproxy.params.plan import BOX_MODES, Region
+from imgproxy.params.layers import parse_layers, parse_position
+from imgproxy.params.plan import BOX_MODES, Layer, Region
 
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off")
@@ -180,6 +181,32 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class Layers:
+    description: str = "JSON array of layer objects"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> tuple[Layer, ...]:
+        return parse_layers(text, presets)
+
+
+@dataclass(frozen=True)
+class Position:
+    description: str = "left, right, top, bottom, center, or combinations like top|left"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> tuple[str, ...]:
+        return parse_position(text)
+
+
+@dataclass(frozen=True)
+class Url:
+    description: str = "relative path or absolute URL"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> str:
+        if not text.strip():
+            raise ValueError("must be a path or a URL, got an empty value")
+        return text.strip()
+
+
+@dataclass(frozen=True)
 class Text:
     description: str = "text"
 
@@ -347,14 +374,53 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param("filter", Filter(), "One of 20 effects, by number or name (docs/parameters.md)."),
     _later("redeye", "Red-eye correction in detected faces."),
-    _later("layers", "Image and text layers (JSON)."),
-    _later("mark", "Watermark image URL."),
-    _later("mark_alpha", "Watermark opacity."),
-    _later("mark_scale", "Watermark size."),
-    _later("mark_pos", "Watermark position."),
-    _later("mark_offset", "Watermark offset."),
-    _later("mark_upscale", "Upscale the watermark."),
-    _later("mark_required", "Fail when the watermark cannot be fetched."),
+    Param(
+        "layers",
+        Layers(),
+        "Image and text layers over the image: a JSON array of objects (docs/parameters.md).",
+    ),
+    Param("mark", Url(), "Watermark image: a path on the origin or an absolute URL."),
+    Param(
+        "mark_alpha",
+        Integer(0, 100),
+        "Watermark opacity, 0 (invisible) to 100 (opaque).",
+        default="100",
+        requires=("mark",),
+    ),
+    Param(
+        "mark_scale",
+        Integer(1, 100),
+        "Watermark size as a percentage of the image's smaller side.",
+        requires=("mark",),
+    ),
+    Param(
+        "mark_pos",
+        Position(),
+        "Watermark position: top, right, bottom, left, center or combinations like top|left.",
+        default="center",
+        requires=("mark",),
+    ),
+    Param(
+        "mark_offset",
+        Number(0, 100),
+        "Distance of the watermark from the edges of mark_pos, as a percentage of the image.",
+        default="0",
+        requires=("mark_pos",),
+    ),
+    Param(
+        "mark_upscale",
+        Boolean(),
+        "Let mark_scale enlarge a watermark smaller than asked.",
+        default="false",
+        requires=("mark_scale",),
+    ),
+    Param(
+        "mark_required",
+        Boolean(),
+        "Answer an error when the watermark cannot be fetched instead of leaving it out.",
+        default="false",
+        requires=("mark",),
+    ),
     _later("meta", "Answer metadata JSON instead of the image."),
     _later("face", "Add face boxes to the metadata."),
     _later("include_image_data", "Add the processed image to the metadata."),

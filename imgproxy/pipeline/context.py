@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyvips
 
@@ -43,6 +43,8 @@ class Context:
     plan: Plan
     data: bytes
     options: RenderOptions
+    # Fetched layer and watermark images by URL; a missing one is left out.
+    sources: Mapping[str, bytes] = field(default_factory=dict)
     info: SourceInfo | None = None
     image: pyvips.Image | None = None
     # Size of the image before shrink-on-load, in display orientation: targets are computed on it.

@@ -34,7 +34,7 @@ def resize(ctx: Context) -> None:
         return
     scale = plan_scale(*ctx.logical_size, g, ctx.options.allow_upscale)
     _check_output_size(scale, ctx)
-    image = _resample(ctx.image, scale.width, scale.height)
+    image = resample(ctx.image, scale.width, scale.height)
     if g.crop in COVER_MODES:
         left = cover_offset(g.crop, scale.width, scale.box_width, vertical=False)
         top = cover_offset(g.crop, scale.height, scale.box_height, vertical=True)
@@ -65,7 +65,7 @@ def _check_output_size(scale: Scale, ctx: Context) -> None:
     )
 
 
-def _resample(image: pyvips.Image, width: int, height: int) -> pyvips.Image:
+def resample(image: pyvips.Image, width: int, height: int) -> pyvips.Image:
     if (width, height) == (image.width, image.height):
         return image
     hscale, vscale = width / image.width, height / image.height

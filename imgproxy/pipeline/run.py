@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import pyvips
 
 from imgproxy.errors import UndecodableImage
 from imgproxy.params.plan import Plan
-from imgproxy.pipeline import adjust, animation, filters, geometry
+from imgproxy.pipeline import adjust, animation, compose, filters, geometry
 from imgproxy.pipeline.context import Context, Rendered, RenderOptions
 from imgproxy.pipeline.encode import MEDIA_TYPES, choose_format, encode
 from imgproxy.pipeline.load import load, vips_reason
@@ -30,6 +30,8 @@ STEPS: tuple[Step, ...] = (
     filters.apply,
     geometry.pad,
     geometry.flatten,
+    compose.layers,
+    compose.mark,
 )
 
 
@@ -49,9 +51,17 @@ def _each_frame(ctx: Context) -> pyvips.Image:
     return animation.join(done, ctx.image)
 
 
-def execute(plan: Plan, data: bytes, options: RenderOptions | None = None) -> Rendered:
-    """Render `data` as `plan` says. libvips runs the whole graph when the encoder pulls pixels."""
-    ctx = Context(plan=plan, data=data, options=options or RenderOptions())
+def execute(
+    plan: Plan,
+    data: bytes,
+    options: RenderOptions | None = None,
+    sources: Mapping[str, bytes] | None = None,
+) -> Rendered:
+    """Render `data` as `plan` says. libvips runs the whole graph when the encoder pulls pixels.
+
+    `sources` holds the fetched layer and watermark images by URL.
+    """
+    ctx = Context(plan=plan, data=data, options=options or RenderOptions(), sources=sources or {})
     started = time.perf_counter()
     load(ctx)
     if ctx.frames > 1:

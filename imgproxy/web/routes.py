@@ -11,15 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from imgproxy.cache.keys import result_key
 from imgproxy.errors import DeadlineExceeded, ImgproxyError, NotFound
 from imgproxy.params.decode import decode
 from imgproxy.pipeline.context import Rendered
+from imgproxy.pipeline.fonts import font_table
 from imgproxy.pipeline.run import execute
 from imgproxy.web.negotiate import accepted_formats, format_token
+from imgproxy.web.overlays import fetch_overlays
 from imgproxy.web.responses import Answer, etag_matches
 
 if TYPE_CHECKING:
@@ -30,6 +32,8 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 async def health(request: Request) -> Response:
+    if request.query_params.get("fonts") in ("1", "true"):
+        return JSONResponse({"status": "healthy", "fonts": font_table()})
     return PlainTextResponse("healthy")
 
 
@@ -75,8 +79,9 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
 
     if source is None:
         source = await state.origin.fetch(path)
+    overlays = await fetch_overlays(plan.overlays, state.origin, state.urls, state.url_policy)
     options = replace(state.render_options, accepts=accepts)
-    rendered = await state.pool.run(execute, plan, source.data, options)
+    rendered = await state.pool.run(execute, plan, source.data, options, overlays)
     meta = result_meta(rendered, source)
     response = answer.image(
         meta,

@@ -130,7 +130,6 @@ def test_pad_color_goes_with_pad_crop_rotate_or_flatten():
         ("crop=entropy", "crop"),
         ("quality=auto", "quality"),
         ("redeye=true", "redeye"),
-        ("layers=[]", "layers"),
         ("meta=true", "meta"),
         ("recognition64=bnNmdw", "recognition64"),
     ],

@@ -1,0 +1,81 @@
+"""URLs taken from requests: address classes, host patterns, the dynamic-origin switch."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from imgproxy.errors import ForbiddenByConfig, InvalidParameter
+from imgproxy.origins.guard import UrlPolicy, check_url, host_allowed, is_public
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.9",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "::",
+    ],
+)
+def test_non_public_addresses_are_recognised(address):
+    assert not is_public(address)
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "93.184.216.34", "2001:4860:4860::8888"])
+def test_public_addresses_are_recognised(address):
+    assert is_public(address)
+
+
+def test_host_patterns_match_exact_hosts_and_subdomains():
+    patterns = ("img.example.com", "*.cdn.example.org")
+    assert host_allowed("img.example.com", patterns)
+    assert host_allowed("a.cdn.example.org", patterns) and host_allowed(
+        "x.y.cdn.example.org", patterns
+    )
+    assert not host_allowed("cdn.example.org.evil.com", patterns)
+    assert not host_allowed("example.com", patterns)
+
+
+def check(url: str, **policy: object) -> None:
+    asyncio.run(check_url(url, UrlPolicy(**policy), "layers", "layers item 0"))  # type: ignore[arg-type]
+
+
+def test_loopback_urls_are_refused_unless_private_networks_are_allowed():
+    with pytest.raises(ForbiddenByConfig) as err:
+        check("http://127.0.0.1:9/a.png")
+    assert err.value.status == 401 and err.value.param == "layers"
+    check("http://127.0.0.1:9/a.png", allow_private_networks=True)
+
+
+def test_a_host_name_resolving_to_loopback_is_refused():
+    with pytest.raises(ForbiddenByConfig):
+        check("http://localhost/a.png")
+
+
+def test_the_dynamic_origin_switch_and_the_host_list_refuse_with_401():
+    with pytest.raises(ForbiddenByConfig):
+        check("http://127.0.0.1/a.png", allow_dynamic_origin=False, allow_private_networks=True)
+    with pytest.raises(ForbiddenByConfig):
+        check(
+            "http://127.0.0.1/a.png",
+            hosts_allowed=("img.example.com",),
+            allow_private_networks=True,
+        )
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/a.png", "http:///nohost", "file:///etc/passwd"])
+def test_urls_that_are_not_http_are_400(url):
+    with pytest.raises(InvalidParameter):
+        check(url)

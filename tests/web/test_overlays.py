@@ -1,0 +1,109 @@
+"""End to end: layers and watermarks fetched from the origin and from absolute URLs."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.support.images import BLUE, RED, close, pixels, png, solid
+from tests.support.origin_server import OriginServer
+from tests.support.server import running_server
+
+RED_SQUARE = png(solid(40, 40, RED))
+
+
+@pytest.fixture(scope="module")
+def remote():
+    with OriginServer({"logo.png": RED_SQUARE}) as server:
+        yield server
+
+
+def serve(tmp_path_factory, remote, **security):
+    root = tmp_path_factory.mktemp("originals")
+    (root / "base.png").write_bytes(png(solid(200, 100, BLUE)))
+    (root / "red.png").write_bytes(RED_SQUARE)
+    settings = {
+        "origin": {"kind": "local", "root": str(root)},
+        "cache": {"dir": str(tmp_path_factory.mktemp("cache"))},
+        "security": security,
+    }
+    return running_server(settings)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, remote):
+    with serve(tmp_path_factory, remote) as url, httpx.Client(base_url=url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+def open_client(tmp_path_factory, remote):
+    with (
+        serve(tmp_path_factory, remote, allow_private_networks=True) as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        yield http
+
+
+def get(http: httpx.Client, **params: object) -> httpx.Response:
+    query = {k: json.dumps(v) if k == "layers" else v for k, v in params.items()}
+    return http.get("/base.png", params={**query, "format": "png"})
+
+
+def test_a_relative_layer_comes_from_the_origin(client):
+    response = get(client, layers=[{"url": "/red.png", "pos": "top|left", "scale": 20}])
+    px = pixels(response.content)
+    assert response.status_code == 200 and close(px[5, 5], RED) and close(px[95, 195], BLUE)
+
+
+def test_a_missing_layer_that_is_not_required_still_gives_200(client):
+    response = get(client, layers=[{"url": "/absent.png"}])
+    assert response.status_code == 200 and close(pixels(response.content)[50, 100], BLUE)
+
+
+def test_a_missing_required_layer_is_404_naming_it(client):
+    response = get(client, layers=[{"url": "/red.png"}, {"url": "/absent.png", "required": True}])
+    error = response.json()["error"]
+    assert response.status_code == 404
+    assert error["param"] == "layers" and "layers item 1" in error["message"]
+
+
+def test_a_missing_required_watermark_is_404_naming_mark(client):
+    response = get(client, mark="/absent.png", mark_required="true")
+    assert response.status_code == 404 and response.json()["error"]["param"] == "mark"
+
+
+def test_a_watermark_is_drawn(client):
+    px = pixels(get(client, mark="/red.png", mark_pos="bottom|right").content)
+    assert close(px[95, 195], RED) and close(px[5, 5], BLUE)
+
+
+def test_absolute_urls_on_private_networks_are_refused_by_default(client, remote):
+    response = get(client, layers=[{"url": f"{remote.url}/logo.png"}])
+    assert response.status_code == 401 and response.json()["error"]["param"] == "layers"
+
+
+def test_absolute_urls_are_fetched_once_when_private_networks_are_allowed(open_client, remote):
+    layers = [{"url": f"{remote.url}/logo.png", "pos": "top|left", "scale": 20}]
+    first = get(open_client, layers=layers)
+    second = get(open_client, layers=layers, width=100)
+    assert first.status_code == second.status_code == 200
+    assert close(pixels(first.content)[5, 5], RED)
+    assert remote.requests.count("logo.png") == 1
+
+
+def test_bad_layers_are_400_naming_the_parameter_and_the_item(client):
+    for layers in ("not json", json.dumps([{"url": "/a.png", "size": 3}]), json.dumps([5])):
+        response = client.get("/base.png", params={"layers": layers})
+        error = response.json()["error"]
+        assert response.status_code == 400 and error["param"] == "layers", layers
+    too_many = client.get("/base.png", params={"layers": json.dumps([{"url": "/r.png"}] * 11)})
+    assert too_many.status_code == 400 and "limit" in too_many.json()["error"]["message"]
+
+
+def test_health_lists_what_each_font_family_maps_to(client):
+    fonts = client.get("/health", params={"fonts": "1"}).json()["fonts"]
+    assert {"arial", "times new roman", "courier new", "verdana", "open sans"} <= set(fonts)
+    assert all(isinstance(font, str) and font for font in fonts.values())
