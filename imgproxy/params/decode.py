@@ -15,6 +15,7 @@ from imgproxy.params.plan import (
     Adjust,
     Geometry,
     Mark,
+    Meta,
     Output,
     Overlays,
     Plan,
@@ -51,6 +52,11 @@ def decode(query: Iterable[tuple[str, str]], options: DecodeOptions) -> Plan:
         adjust=Adjust(**{f.name: values[f.name] for f in fields(Adjust) if f.name in values}),
         overlays=_overlays(values, given, options),
         output=_output(values),
+        meta=Meta(
+            enabled=values.get("meta", False),
+            faces=values.get("face", False),
+            include_image_data=values.get("include_image_data", False),
+        ),
     )
 
 
@@ -117,7 +123,8 @@ def _geometry(
     height = _scaled("height", values, given, dpr, options.max_side)
     crop = values.get("crop")
     mode = crop if crop in BOX_MODES else None
-    if mode and (width is None or height is None):
+    # crop=face alone cuts the image to its faces; every other mode fills a width x height box.
+    if mode and mode != "face" and (width is None or height is None):
         raise InvalidParameter(f"crop={mode} needs both width and height", param=given["crop"].key)
     if crop == "zoom" and "rotate" not in values and "angle" not in values:
         raise InvalidParameter("crop=zoom needs rotate or angle", param=given["crop"].key)

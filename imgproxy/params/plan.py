@@ -9,7 +9,7 @@ from imgproxy.params.colors import RGBA
 
 WHITE: RGBA = (255, 255, 255, 255)
 BLACK: RGBA = (0, 0, 0, 255)
-BOX_MODES = ("fit", "top", "bottom", "pad", "stretch")
+BOX_MODES = ("fit", "top", "bottom", "pad", "stretch", "face", "entropy")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class Adjust:
     sharp_amount: float = 0.0
     sharp_radius: float = 10.0
     filter: str | None = None
+    redeye: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,11 +132,21 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Meta:
+    """meta=true answers JSON about the original instead of the image."""
+
+    enabled: bool = False
+    faces: bool = False
+    include_image_data: bool = False
+
+
+@dataclass(frozen=True)
 class Plan:
     geometry: Geometry = Geometry()
     adjust: Adjust = Adjust()
     overlays: Overlays = Overlays()
     output: Output = Output()
+    meta: Meta = Meta()
 
     @property
     def key(self) -> str:

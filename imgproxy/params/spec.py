@@ -128,13 +128,13 @@ class Trim:
 
 @dataclass(frozen=True)
 class Crop:
-    description: str = "fit, top, bottom, pad, stretch, zoom or x,y,w,h"
+    description: str = "fit, top, bottom, pad, stretch, face, entropy, zoom or x,y,w,h"
 
     def parse(self, text: str, presets: Mapping[str, str]) -> str | Region:
         word = text.strip().lower()
         if "," in word:
             return _region(text)
-        return Choice((*BOX_MODES, "zoom"), later=("face", "entropy")).parse(word, presets)
+        return Choice((*BOX_MODES, "zoom")).parse(word, presets)
 
 
 def _region(text: str) -> Region:
@@ -373,7 +373,12 @@ PARAMS: tuple[Param, ...] = (
         requires=("sharp_amount",),
     ),
     Param("filter", Filter(), "One of 20 effects, by number or name (docs/parameters.md)."),
-    _later("redeye", "Red-eye correction in detected faces."),
+    Param(
+        "redeye",
+        Boolean(),
+        "Remove flash red-eye inside the eye regions of detected faces.",
+        default="false",
+    ),
     Param(
         "layers",
         Layers(),
@@ -421,9 +426,26 @@ PARAMS: tuple[Param, ...] = (
         default="false",
         requires=("mark",),
     ),
-    _later("meta", "Answer metadata JSON instead of the image."),
-    _later("face", "Add face boxes to the metadata."),
-    _later("include_image_data", "Add the processed image to the metadata."),
+    Param(
+        "meta",
+        Boolean(),
+        "Answer JSON about the original (size, type, EXIF, dominant colour) instead of the image.",
+        default="false",
+    ),
+    Param(
+        "face",
+        Boolean(),
+        "With meta: list detected faces as xPos, yPos, width, height in source pixels.",
+        default="false",
+        requires=("meta",),
+    ),
+    Param(
+        "include_image_data",
+        Boolean(),
+        "With meta: add the processed image as base64 under imageData.",
+        default="false",
+        requires=("meta",),
+    ),
     _later("quality_attempts", "Binary search steps of quality=auto."),
     _later("quality_method", "Similarity metric of quality=auto."),
     _later("quality_preset", "Target preset of quality=auto."),

@@ -11,8 +11,8 @@ from imgproxy.params.colors import RGBA
 from imgproxy.params.plan import Layer
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.fonts import resolve
-from imgproxy.pipeline.geometry import resample
 from imgproxy.pipeline.load import to_web_colours
+from imgproxy.pipeline.resample import fit_inside
 
 
 def layers(ctx: Context) -> None:
@@ -95,14 +95,6 @@ def text_image(text: str, font: str, color: RGBA) -> pyvips.Image:
     r, g, b, a = color
     paint = (mask.new_from_image([r, g, b])).cast("uchar")
     return paint.bandjoin((mask * (a / 255)).cast("uchar")).copy(interpretation="srgb")
-
-
-def fit_inside(image: pyvips.Image, width: int, height: int, *, upscale: bool) -> pyvips.Image:
-    factor = min(width / image.width, height / image.height)
-    if factor > 1 and not upscale:
-        return image
-    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-    return resample(image, *size)
 
 
 def place(

@@ -46,6 +46,8 @@ class Context:
     # Fetched layer and watermark images by URL; a missing one is left out.
     sources: Mapping[str, bytes] = field(default_factory=dict)
     info: SourceInfo | None = None
+    # The original's header, opened without decoding pixels (EXIF, interpretation).
+    header: pyvips.Image | None = None
     image: pyvips.Image | None = None
     # Size of the image before shrink-on-load, in display orientation: targets are computed on it.
     logical_size: tuple[int, int] = (0, 0)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import pyvips
-
 from imgproxy.errors import InvalidParameter
 from imgproxy.params.plan import Region
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.ink import ink, ready_for, solid
+from imgproxy.pipeline.resample import resample
 from imgproxy.pipeline.sizing import COVER_MODES, Scale, cover_offset, plan_scale, zoom_factor
+from imgproxy.pipeline.smartcrop import face_window
 
 TRIM_THRESHOLD = 10.0
 QUARTER_TURNS = {90.0: "d90", 180.0: "d180", 270.0: "d270"}
@@ -34,8 +34,13 @@ def resize(ctx: Context) -> None:
         return
     scale = plan_scale(*ctx.logical_size, g, ctx.options.allow_upscale)
     _check_output_size(scale, ctx)
+    if g.crop == "face":
+        ctx.image = face_window(ctx.image, scale, g.pad_color)
+        return
     image = resample(ctx.image, scale.width, scale.height)
-    if g.crop in COVER_MODES:
+    if g.crop == "entropy":
+        image = image.smartcrop(scale.box_width, scale.box_height, interesting="entropy")
+    elif g.crop in COVER_MODES:
         left = cover_offset(g.crop, scale.width, scale.box_width, vertical=False)
         top = cover_offset(g.crop, scale.height, scale.box_height, vertical=True)
         image = image.crop(left, top, scale.box_width, scale.box_height)
@@ -63,17 +68,6 @@ def _check_output_size(scale: Scale, ctx: Context) -> None:
         f"{param} makes the image {width}x{height} px, over the {limit} px limit of this server",
         param=param,
     )
-
-
-def resample(image: pyvips.Image, width: int, height: int) -> pyvips.Image:
-    if (width, height) == (image.width, image.height):
-        return image
-    hscale, vscale = width / image.width, height / image.height
-    if not image.hasalpha():
-        return image.resize(hscale, vscale=vscale, kernel="lanczos3")
-    # Premultiplied alpha keeps transparent pixels' colour from bleeding into edges.
-    resized = image.premultiply().resize(hscale, vscale=vscale, kernel="lanczos3")
-    return resized.unpremultiply().cast("uchar")
 
 
 def crop_region(ctx: Context) -> None:

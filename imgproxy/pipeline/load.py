@@ -21,7 +21,7 @@ RANDOM_ACCESS_ORIENTATIONS = (3, 4, 5, 6, 7, 8)
 def load(ctx: Context) -> None:
     header = open_image(ctx.data, access="sequential")
     info = read_info(header, ctx.data)
-    ctx.info = info
+    ctx.info, ctx.header = info, header
     ctx.frames = frames_to_load(ctx.plan.output.format, info, ctx.options)
     _check_limits(info, ctx.options.max_src_pixels, ctx.frames)
     g = ctx.plan.geometry
@@ -84,9 +84,13 @@ def _check_limits(info: SourceInfo, max_pixels: int, frames: int) -> None:
 
 def _load_options(ctx: Context, info: SourceInfo, width: int, height: int) -> dict[str, Any]:
     g = ctx.plan.geometry
+    # Steps that read the image twice (to measure, then to cut) need random access.
     random = (
         g.trim_color is not None
         or g.rotate != 0
+        or g.crop in ("face", "entropy")
+        or ctx.plan.adjust.redeye
+        or ctx.plan.meta.enabled
         or (g.autorotate and info.orientation in RANDOM_ACCESS_ORIENTATIONS)
     )
     # A cut-off original would otherwise render as a silently half-grey image.

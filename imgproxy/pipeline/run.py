@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -10,15 +11,17 @@ import pyvips
 
 from imgproxy.errors import UndecodableImage
 from imgproxy.params.plan import Plan
-from imgproxy.pipeline import adjust, animation, compose, filters, geometry
+from imgproxy.pipeline import adjust, animation, compose, filters, geometry, redeye, smartcrop
 from imgproxy.pipeline.context import Context, Rendered, RenderOptions
 from imgproxy.pipeline.encode import MEDIA_TYPES, choose_format, encode
 from imgproxy.pipeline.load import load, vips_reason
+from imgproxy.pipeline.meta import describe
 
 Step = Callable[[Context], None]
 
 STEPS: tuple[Step, ...] = (
     geometry.trim,
+    smartcrop.face_crop,
     geometry.resize,
     geometry.crop_region,
     geometry.rotate,
@@ -28,6 +31,7 @@ STEPS: tuple[Step, ...] = (
     adjust.blur,
     adjust.sharpen,
     filters.apply,
+    redeye.redeye,
     geometry.pad,
     geometry.flatten,
     compose.layers,
@@ -64,22 +68,26 @@ def execute(
     ctx = Context(plan=plan, data=data, options=options or RenderOptions(), sources=sources or {})
     started = time.perf_counter()
     load(ctx)
+    original = ctx.image
     if ctx.frames > 1:
         ctx.image = _each_frame(ctx)
     else:
         _run_steps(ctx)
     fmt = choose_format(ctx)
     encode_started = time.perf_counter()
+    meta = plan.meta
     try:
-        body = encode(ctx, fmt)
+        body = encode(ctx, fmt) if not meta.enabled or meta.include_image_data else None
+        if meta.enabled:
+            body = json.dumps(describe(ctx, original, body)).encode()
     except pyvips.Error as exc:
         raise UndecodableImage(f"the original could not be decoded ({vips_reason(exc)})") from None
     done = time.perf_counter()
-    assert ctx.info is not None
+    assert ctx.info is not None and body is not None
     return Rendered(
         body=body,
-        format=fmt,
-        media_type=MEDIA_TYPES[fmt],
+        format="json" if meta.enabled else fmt,
+        media_type="application/json" if meta.enabled else MEDIA_TYPES[fmt],
         width=ctx.image.width,
         height=ctx.image.height // ctx.frames,
         source=ctx.info,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from imgproxy.params.plan import Geometry
 
-COVER_MODES = ("fit", "top", "bottom")
+COVER_MODES = ("fit", "top", "bottom", "face", "entropy")
 JPEG_SHRINKS = (8, 4, 2)
 
 

@@ -126,11 +126,9 @@ def test_pad_color_goes_with_pad_crop_rotate_or_flatten():
 @pytest.mark.parametrize(
     ("query", "param"),
     [
-        ("crop=face", "crop"),
-        ("crop=entropy", "crop"),
         ("quality=auto", "quality"),
-        ("redeye=true", "redeye"),
-        ("meta=true", "meta"),
+        ("quality_method=ssim", "quality_method"),
+        ("origin=http://example.com", "origin"),
         ("recognition64=bnNmdw", "recognition64"),
     ],
 )

@@ -122,8 +122,8 @@ def test_a_bad_parameter_is_a_400_json_error_that_names_it(client):
 
 
 def test_a_later_parameter_is_400_unsupported(client):
-    body = client.get("/photo.jpg?crop=face&width=100&height=100").json()["error"]
-    assert (body["code"], body["param"]) == ("unsupported_parameter", "crop")
+    body = client.get("/photo.jpg?width=100&quality=auto").json()["error"]
+    assert (body["code"], body["param"]) == ("unsupported_parameter", "quality")
 
 
 def test_a_missing_original_is_404(client):
@@ -188,3 +188,16 @@ def test_animations_are_served_moving_and_as_mp4(client):
     assert pyvips.Image.new_from_buffer(gif.content, "", n=-1).get("n-pages") == 4
     video = client.get("/moving.gif?width=20&format=mp4")
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+
+
+def test_meta_answers_json_with_caching_headers(client):
+    response = client.get("/photo.jpg?meta=true&face=true")
+    meta = response.json()
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["etag"] and response.headers["cache-control"] != "no-store"
+    assert (meta["width"], meta["fileType"]) == (512, "jpeg") and len(meta["faces"]) == 1
+
+
+def test_crop_face_is_served(client):
+    response = client.get("/photo.jpg?width=120&height=200&crop=face")
+    assert (image_of(response).width, image_of(response).height) == (120, 200)

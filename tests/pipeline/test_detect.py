@@ -1,0 +1,163 @@
+"""Faces, crop=face and crop=entropy, red-eye, and meta=true."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+import pyvips
+
+from imgproxy.errors import InvalidParameter
+from imgproxy.pipeline.detect import faces
+from imgproxy.pipeline.redeye import EYE_REGIONS, _eye
+from tests.support.images import BLUE, RED, astronaut, close, jpeg, pixels, png, solid
+
+ASTRONAUT = astronaut()
+PHOTO = jpeg(ASTRONAUT, quality=80)
+# Eileen Collins' face in scikit-image's astronaut (512x512): around x 178-267, y 62-175.
+FACE_CENTRE = (222, 118)
+
+
+def inside(box, point) -> bool:
+    x, y = point
+    return box.x <= x <= box.x + box.width and box.y <= y <= box.y + box.height
+
+
+def test_the_astronaut_face_is_found_where_it_is():
+    found = faces(ASTRONAUT)
+    assert len(found) == 1 and inside(found[0], FACE_CENTRE)
+    assert 60 <= found[0].width <= 130
+
+
+def test_no_face_is_found_in_a_plain_image():
+    assert faces(solid(300, 200, (120, 140, 160))) == []
+
+
+def test_crop_face_in_a_box_keeps_the_face(render):
+    out = render(PHOTO, "width=100&height=300&crop=face&format=png")
+    assert (out.width, out.height) == (100, 300)
+    image = pyvips.Image.new_from_buffer(out.body, "")
+    assert faces(image.resize(2))
+
+
+def test_crop_face_alone_cuts_the_image_to_the_face(render):
+    out = render(PHOTO, "crop=face&format=png")
+    assert out.width < 250 and out.height < 300
+    found = faces(pyvips.Image.new_from_buffer(out.body, ""))
+    assert found and inside(found[0], (out.width // 2, out.height // 2))
+
+
+def test_crop_face_zooms_out_and_pads_when_the_faces_do_not_fit(render):
+    pair = png(ASTRONAUT.join(ASTRONAUT.fliphor(), "horizontal"))
+    px = pixels(render(pair, "width=120&height=300&crop=face&pad_color=red&format=png").body)
+    assert px.shape[:2] == (300, 120)
+    assert close(px[2, 60], RED) and close(px[297, 60], RED)
+
+
+def test_crop_face_without_faces_falls_back_to_the_attention_crop(render):
+    out = render(png(solid(300, 200, (10, 200, 10))), "width=50&height=50&crop=face")
+    assert (out.width, out.height) == (50, 50)
+
+
+def test_crop_entropy_fills_the_box(render):
+    out = render(PHOTO, "width=200&height=100&crop=entropy")
+    assert (out.width, out.height) == (200, 100)
+
+
+def test_crop_entropy_needs_width_and_height(render):
+    with pytest.raises(InvalidParameter) as err:
+        render(PHOTO, "width=200&crop=entropy")
+    assert err.value.param == "crop"
+
+
+def red_eyed() -> tuple[pyvips.Image, list]:
+    face = faces(ASTRONAUT)[0]
+    eyes = [_eye(face, region, 512, 512) for region in EYE_REGIONS]
+    image = ASTRONAUT
+    for eye in eyes:
+        cx, cy = eye.x + eye.width // 2, eye.y + eye.height // 2
+        image = image.draw_circle([230, 25, 30], cx, cy, 3, fill=True)
+    return image, eyes
+
+
+def test_redeye_removes_red_inside_the_eyes_and_changes_nothing_else(render):
+    image, eyes = red_eyed()
+    source = png(image)
+    fixed = pixels(render(source, "redeye=true&format=png").body).astype(int)
+    plain = pixels(render(source, "format=png").body).astype(int)
+    eye = eyes[0]
+    cy, cx = eye.y + eye.height // 2, eye.x + eye.width // 2
+    assert plain[cy, cx, 0] > 200 and fixed[cy, cx, 0] < 80
+    changed = np.argwhere(np.abs(fixed - plain).sum(axis=2) > 0)
+    assert len(changed) > 0
+    assert all(any(inside(e, (x, y)) for e in eyes) for y, x in changed)
+
+
+def meta_of(render, data: bytes, query: str = "") -> dict:
+    out = render(data, f"meta=true{query}")
+    assert out.media_type == "application/json"
+    return json.loads(out.body)
+
+
+def test_meta_has_every_key_with_the_right_types(render):
+    meta = meta_of(render, PHOTO, "&face=true")
+    types = {
+        "fileSize": int,
+        "width": int,
+        "height": int,
+        "fileType": str,
+        "mimeType": str,
+        "hasAlpha": bool,
+        "colorSpace": str,
+        "exif": dict,
+        "faces": list,
+        "server": dict,
+        "dominateColor": str,
+        "jpeg": dict,
+    }
+    for key, kind in types.items():
+        assert isinstance(meta[key], kind), key
+    assert (meta["fileSize"], meta["width"], meta["height"]) == (len(PHOTO), 512, 512)
+    assert (meta["fileType"], meta["mimeType"], meta["colorSpace"]) == (
+        "jpeg",
+        "image/jpeg",
+        "srgb",
+    )
+    assert set(meta["server"]) == {"host", "ip"}
+    assert meta["jpeg"] == {"colorspace": 2, "sampling-factor": "2x2,1x1,1x1"}
+    (face,) = meta["faces"]
+    assert set(face) == {"xPos", "yPos", "width", "height"}
+    assert face["xPos"] < FACE_CENTRE[0] < face["xPos"] + face["width"]
+
+
+def test_meta_faces_are_empty_unless_asked(render):
+    assert meta_of(render, PHOTO)["faces"] == []
+
+
+def test_exif_written_into_a_jpeg_comes_back(render):
+    image = ASTRONAUT.copy()
+    image.set_type(pyvips.GValue.gstr_type, "exif-ifd0-Artist", "Ada Lovelace")
+    image.set_type(pyvips.GValue.gstr_type, "exif-ifd0-Make", "Analytical Engines")
+    exif = meta_of(render, jpeg(image))["exif"]
+    assert exif["Artist"] == "Ada Lovelace" and exif["Make"] == "Analytical Engines"
+    assert exif["PixelXDimension"] == 512
+
+
+def test_dominant_colour_of_a_mostly_blue_image_is_blue(render):
+    mostly_blue = solid(100, 100, BLUE).insert(solid(30, 30, RED), 0, 0)
+    colour = meta_of(render, png(mostly_blue))["dominateColor"]
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    assert colour.startswith("#") and blue > 200 and red < 40 and green < 40
+
+
+def test_meta_of_a_png_has_alpha_and_no_jpeg_section(render):
+    meta = meta_of(render, png(solid(20, 10, (1, 2, 3)).bandjoin_const([128])))
+    assert meta["hasAlpha"] is True and meta["fileType"] == "png" and "jpeg" not in meta
+
+
+def test_include_image_data_adds_the_processed_image(render):
+    meta = meta_of(render, PHOTO, "&include_image_data=true&width=64&format=png")
+    image = pyvips.Image.new_from_buffer(base64.b64decode(meta["imageData"]), "")
+    assert (image.width, image.height) == (64, 64) and meta["width"] == 512
