@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -14,6 +14,7 @@ from imgproxy.origins.base import Source
 
 MAX_REDIRECTS = 5
 NOT_FOUND_STATUSES = (404, 410)
+MAX_PORT = 65535
 
 
 class HttpOrigin:
@@ -33,28 +34,32 @@ class HttpOrigin:
         )
 
     async def validator(self, path: str) -> str | None:
+        # Only a request could tell the version, and that costs as much as the fetch.
         return None
 
     async def fetch(self, path: str) -> Source:
         return await self.fetch_url(f"{self.base_url}/{quote(path, safe='/')}", path)
 
-    async def fetch_url(self, url: str, path: str) -> Source:
+    async def fetch_url(self, url: str, label: str) -> Source:
+        """GET `url`; `label` names it in error messages, so it must carry no secrets."""
         started = time.perf_counter()
+        target = _parse(url, label)
         try:
+            # httpx's timeouts are per operation: this bounds connect + headers + whole body.
             async with asyncio.timeout(self.timeout_s):
-                return await self._get(url, path, started)
+                return await self._get(target, label, started)
         except (TimeoutError, httpx.TimeoutException):
-            raise DeadlineExceeded(f"the origin did not deliver {path} in time") from None
-        except httpx.HTTPError as exc:
-            raise OriginFailed(f"fetching {path} failed: {type(exc).__name__}") from None
+            raise DeadlineExceeded(f"the origin did not deliver {label} in time") from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise OriginFailed(f"fetching {label} failed: {type(exc).__name__}") from None
 
-    async def _get(self, url: str, path: str, started: float) -> Source:
+    async def _get(self, url: httpx.URL, label: str, started: float) -> Source:
         async with self._client.stream("GET", url) as response:
             if response.status_code in NOT_FOUND_STATUSES:
-                raise NotFound(f"{path} was not found at the origin")
+                raise NotFound(f"{label} was not found at the origin")
             if not response.is_success:
-                raise OriginFailed(f"the origin answered {response.status_code} for {path}")
-            data = await self._read_capped(response, path)
+                raise OriginFailed(f"origin answered {response.status_code} for {label}")
+            data = await self._read_capped(response, label)
             headers = response.headers
         return Source(
             data=data,
@@ -65,20 +70,22 @@ class HttpOrigin:
             fetch_ms=(time.perf_counter() - started) * 1000,
         )
 
-    async def _read_capped(self, response: httpx.Response, path: str) -> bytes:
+    async def _read_capped(self, response: httpx.Response, label: str) -> bytes:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            raise self._too_large(path)
-        chunks, received = [], 0
+            raise self._too_large(label)
+        chunks: list[bytes] = []
+        received = 0
+        # Counted after decompression, so a small gzip bomb is stopped too.
         async for chunk in response.aiter_bytes():
             received += len(chunk)
             if received > self.max_bytes:
-                raise self._too_large(path)
+                raise self._too_large(label)
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _too_large(self, path: str) -> SourceTooLarge:
-        return SourceTooLarge(f"{path} is larger than the {self.max_bytes} byte limit")
+    def _too_large(self, label: str) -> SourceTooLarge:
+        return SourceTooLarge(f"{label} is larger than the {self.max_bytes} byte limit")
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -94,4 +101,26 @@ class UrlOrigin(HttpOrigin):
         self.name = "url"
 
     async def fetch(self, path: str) -> Source:
-        return await self.fetch_url(path, path)
+        return await self.fetch_url(path, redact(path))
+
+
+def redact(url: str) -> str:
+    """`url` without credentials, query or fragment: signed URLs carry their secrets there."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the URL"
+    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else "the URL"
+
+
+def _parse(url: str, label: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        raise OriginFailed(f"cannot fetch {label}: not a valid URL") from None
+    # An out-of-range port surfaces from anyio as a bare ExceptionGroup, not an httpx error.
+    if parsed.port is not None and parsed.port > MAX_PORT:
+        raise OriginFailed(f"cannot fetch {label}: port out of range")
+    return parsed

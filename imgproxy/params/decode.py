@@ -13,6 +13,7 @@ from imgproxy.params.plan import (
     BOX_MODES,
     WHITE,
     Adjust,
+    AutoQuality,
     Geometry,
     Mark,
     Meta,
@@ -24,6 +25,16 @@ from imgproxy.params.plan import (
 from imgproxy.params.spec import BY_NAME, Param, UnsupportedValue
 
 BASE64_SUFFIX = "64"
+AUTO_QUALITY_PARAMS = (
+    "quality_attempts",
+    "quality_method",
+    "quality_preset",
+    "quality_target",
+    "quality_min",
+    "quality_max",
+)
+# quality_target is on the method's own scale.
+TARGET_LIMITS = {"ssim": 1.0, "mpe": 255.0, "smallfry": 200.0}
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ def decode(query: Iterable[tuple[str, str]], options: DecodeOptions) -> Plan:
         geometry=_geometry(values, given, options),
         adjust=Adjust(**{f.name: values[f.name] for f in fields(Adjust) if f.name in values}),
         overlays=_overlays(values, given, options),
-        output=_output(values),
+        output=_output(values, given),
         meta=Meta(
             enabled=values.get("meta", False),
             faces=values.get("face", False),
@@ -181,10 +192,44 @@ def _overlays(
     return Overlays(layers=layers, mark=mark)
 
 
-def _output(values: Mapping[str, Any]) -> Output:
+def _output(values: Mapping[str, Any], given: Mapping[str, Given]) -> Output:
+    quality = values.get("quality")
+    auto = _auto_quality(values, given) if quality == "auto" else None
+    if auto is None:
+        for name in AUTO_QUALITY_PARAMS:
+            if name in given:
+                key = given[name].key
+                raise InvalidParameter(f"{key} needs quality=auto", param=key)
     return Output(
         format=values.get("format"),
-        quality=values.get("quality"),
+        quality=None if quality == "auto" else quality,
+        auto=auto,
         interlace=values.get("interlace", False),
         strip_exif=values.get("strip_exif", False),
     )
+
+
+def _auto_quality(values: Mapping[str, Any], given: Mapping[str, Given]) -> AutoQuality:
+    method = values.get("quality_method", "ssim")
+    target = values.get("quality_target")
+    if target is not None and not 0 < target <= TARGET_LIMITS[method]:
+        key = given["quality_target"].key
+        raise InvalidParameter(
+            f"{key} must be above 0 and at most {TARGET_LIMITS[method]:g} for {method}, "
+            f"got {target:g}",
+            param=key,
+        )
+    auto = AutoQuality(
+        method=method,
+        preset=values.get("quality_preset", "medium"),
+        target=target,
+        attempts=values.get("quality_attempts", 6),
+        minimum=values.get("quality_min", 40),
+        maximum=values.get("quality_max", 90),
+    )
+    if auto.minimum > auto.maximum:
+        key = (given.get("quality_min") or given["quality_max"]).key
+        raise InvalidParameter(
+            f"quality_min ({auto.minimum}) is above quality_max ({auto.maximum})", param=key
+        )
+    return auto

@@ -124,9 +124,22 @@ class Overlays:
 
 
 @dataclass(frozen=True)
+class AutoQuality:
+    """quality=auto and its quality_* parameters."""
+
+    method: str = "ssim"
+    preset: str = "medium"
+    target: float | None = None
+    attempts: int = 6
+    minimum: int = 40
+    maximum: int = 90
+
+
+@dataclass(frozen=True)
 class Output:
     format: str | None = None
     quality: int | None = None
+    auto: AutoQuality | None = None
     interlace: bool = False
     strip_exif: bool = False
 

@@ -105,11 +105,11 @@ class Choice:
 
 @dataclass(frozen=True)
 class Quality:
-    description: str = "integer 1-100"
+    description: str = "integer 1-100 or auto"
 
-    def parse(self, text: str, presets: Mapping[str, str]) -> int:
+    def parse(self, text: str, presets: Mapping[str, str]) -> int | str:
         if text.strip().lower() == "auto":
-            raise UnsupportedValue("quality=auto is not supported yet")
+            return "auto"
         return Integer(1, 100).parse(text, presets)
 
 
@@ -280,7 +280,8 @@ PARAMS: tuple[Param, ...] = (
     Param(
         "quality",
         Quality(),
-        "Encoder quality for JPEG, WebP and AVIF.",
+        "Encoder quality for JPEG, WebP and AVIF; auto searches the lowest that still looks the "
+        "same (JPEG and WebP).",
         default="the source JPEG's, else 90",
     ),
     Param("interlace", Boolean(), "Progressive JPEG or interlaced PNG.", default="false"),
@@ -446,12 +447,47 @@ PARAMS: tuple[Param, ...] = (
         default="false",
         requires=("meta",),
     ),
-    _later("quality_attempts", "Binary search steps of quality=auto."),
-    _later("quality_method", "Similarity metric of quality=auto."),
-    _later("quality_preset", "Target preset of quality=auto."),
-    _later("quality_target", "Target similarity of quality=auto."),
-    _later("quality_min", "Lowest quality quality=auto may choose."),
-    _later("quality_max", "Highest quality quality=auto may choose."),
+    Param(
+        "quality_attempts",
+        Integer(1, 20),
+        "Encodes the quality=auto search may try.",
+        default="6",
+        requires=("quality",),
+    ),
+    Param(
+        "quality_method",
+        Choice(("ssim", "mpe", "smallfry")),
+        "Similarity metric of quality=auto, on luma.",
+        default="ssim",
+        requires=("quality",),
+    ),
+    Param(
+        "quality_preset",
+        Choice(("low", "medium", "high", "veryhigh")),
+        "Target of quality=auto by name (calibrated table in docs/parameters.md).",
+        default="medium",
+        requires=("quality",),
+    ),
+    Param(
+        "quality_target",
+        Number(0, 255),
+        "Target of quality=auto on the method's scale; overrides quality_preset.",
+        requires=("quality",),
+    ),
+    Param(
+        "quality_min",
+        Integer(1, 100),
+        "Lowest quality quality=auto may choose.",
+        default="40",
+        requires=("quality",),
+    ),
+    Param(
+        "quality_max",
+        Integer(1, 100),
+        "Highest quality quality=auto may choose.",
+        default="90",
+        requires=("quality",),
+    ),
     _later("recognition", "NSFW or label recognition JSON."),
     _later("origin", "Fetch from another origin host."),
     _later("hostname", "Alias of origin."),

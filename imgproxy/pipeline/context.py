@@ -53,6 +53,8 @@ class Context:
     logical_size: tuple[int, int] = (0, 0)
     # Frames loaded from an animated original (1 for a still image).
     frames: int = 1
+    # The quality quality=auto chose.
+    quality: int | None = None
     # The border trim found on the first frame, reused on every later one.
     trim_box: tuple[int, int, int, int] | None = None
 
@@ -66,3 +68,4 @@ class Rendered:
     height: int
     source: SourceInfo
     timings: Mapping[str, float]
+    quality: int | None = None

@@ -8,6 +8,7 @@ import pyvips
 
 from imgproxy.pipeline.context import Context, RenderOptions
 from imgproxy.pipeline.ink import solid
+from imgproxy.pipeline.quality import search
 from imgproxy.pipeline.video import mp4
 
 MEDIA_TYPES = {
@@ -21,6 +22,7 @@ MEDIA_TYPES = {
 PNG_COMPRESSION = 6
 WEBP_EFFORT = 4
 AVIF_EFFORT = 2
+NO_METADATA = pyvips.enums.ForeignKeep.NONE
 
 Saver = Callable[[pyvips.Image, int, bool, int], bytes]
 
@@ -60,8 +62,14 @@ def encode(ctx: Context, fmt: str) -> bytes:
         return mp4(image)
     if fmt == "jpeg" and image.hasalpha():
         image = image.flatten(background=solid(image, ctx.plan.geometry.pad_color)).cast("uchar")
-    quality = out.quality or (ctx.info.quality if ctx.info else None) or ctx.options.default_quality
     keep = pyvips.enums.ForeignKeep.ICC if out.strip_exif else pyvips.enums.ForeignKeep.ALL
+    if out.auto is not None and fmt in SEARCH_PASSES:
+        # Every pass re-reads the pixels: render them once.
+        image = image.copy_memory()
+        trial = SEARCH_PASSES[fmt]
+        ctx.quality = search(image, out.auto, lambda quality: trial(image, quality))
+        return SEARCH_FINALS[fmt](image, ctx.quality, out.interlace, keep)
+    quality = out.quality or (ctx.info.quality if ctx.info else None) or ctx.options.default_quality
     return SAVERS[fmt](image, quality, out.interlace, keep)
 
 
@@ -84,6 +92,27 @@ def _gif(image: pyvips.Image, quality: int, interlace: bool, keep: int) -> bytes
 def _avif(image: pyvips.Image, quality: int, interlace: bool, keep: int) -> bytes:
     return image.heifsave_buffer(Q=quality, compression="av1", effort=AVIF_EFFORT, keep=keep)
 
+
+def _jpeg_trial(image: pyvips.Image, quality: int) -> bytes:
+    # One chroma subsampling for every pass and the final save, so that only quality varies.
+    return image.jpegsave_buffer(Q=quality, subsample_mode="on", keep=NO_METADATA)
+
+
+def _jpeg_final(image: pyvips.Image, quality: int, interlace: bool, keep: int) -> bytes:
+    return image.jpegsave_buffer(
+        Q=quality, subsample_mode="on", optimize_coding=True, interlace=interlace, keep=keep
+    )
+
+
+def _webp_trial(image: pyvips.Image, quality: int) -> bytes:
+    return image.webpsave_buffer(Q=quality, effort=0, keep=NO_METADATA)
+
+
+SEARCH_PASSES: dict[str, Callable[[pyvips.Image, int], bytes]] = {
+    "jpeg": _jpeg_trial,
+    "webp": _webp_trial,
+}
+SEARCH_FINALS: dict[str, Saver] = {"jpeg": _jpeg_final, "webp": _webp}
 
 SAVERS: dict[str, Saver] = {
     "jpeg": _jpeg,

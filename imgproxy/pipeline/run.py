@@ -91,5 +91,6 @@ def execute(
         width=ctx.image.width,
         height=ctx.image.height // ctx.frames,
         source=ctx.info,
+        quality=ctx.quality,
         timings={"render": (done - started) * 1000, "encode": (done - encode_started) * 1000},
     )

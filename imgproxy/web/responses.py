@@ -46,6 +46,8 @@ class Answer:
         headers["X-Cache"] = cache
         headers["X-Original-Filesize"] = str(meta["source_size"])
         headers["X-Original-Resolution"] = f"{meta['source_width']}x{meta['source_height']}"
+        if meta.get("quality"):
+            headers["X-Quality"] = str(meta["quality"])
         if meta.get("last_modified"):
             headers["Last-Modified"] = meta["last_modified"]
         if "fetch" in timings:

@@ -106,6 +106,7 @@ def result_meta(rendered: Rendered, source: Source) -> dict[str, Any]:
         "source_width": rendered.source.width,
         "source_height": rendered.source.height,
         "last_modified": source.last_modified,
+        "quality": rendered.quality,
     }
 
 

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import socket
+from collections.abc import Iterator
 
 import pytest
 
 from imgproxy.errors import DeadlineExceeded, NotFound, OriginFailed, SourceTooLarge
-from imgproxy.origins.http import HttpOrigin
-from tests.support.origin_server import OriginServer
+from imgproxy.origins.base import Source
+from imgproxy.origins.http import HttpOrigin, UrlOrigin
+from tests.support.origin_server import LAST_MODIFIED, OriginServer
 
-FILES = {"photos/cat.jpg": b"jpeg bytes", "dir/a b ü.png": b"png bytes", "big.bin": b"x" * 5000}
+FILES = {
+    "photos/cat.jpg": b"jpeg bytes",
+    "dir/a b ü.png": b"png bytes",
+    "odd?name#1.gif": b"gif bytes",
+    "big.bin": b"x" * 5000,
+}
 
 
-def fetch(url: str, path: str, *, timeout_s: float = 5.0, max_bytes: int = 1_000_000):
-    async def run():
+def fetch(url: str, path: str, *, timeout_s: float = 5.0, max_bytes: int = 1_000_000) -> Source:
+    async def run() -> Source:
         origin = HttpOrigin(url, timeout_s=timeout_s, connect_timeout_s=1.0, max_bytes=max_bytes)
         try:
             return await origin.fetch(path)
@@ -25,60 +33,112 @@ def fetch(url: str, path: str, *, timeout_s: float = 5.0, max_bytes: int = 1_000
     return asyncio.run(run())
 
 
+def fetch_url(url: str) -> Source:
+    async def run() -> Source:
+        origin = UrlOrigin(timeout_s=5.0, connect_timeout_s=1.0, max_bytes=1_000_000)
+        try:
+            return await origin.fetch(url)
+        finally:
+            await origin.close()
+
+    return asyncio.run(run())
+
+
 @pytest.fixture(scope="module")
-def origin():
+def origin() -> Iterator[OriginServer]:
     with OriginServer(FILES) as server:
         yield server
 
 
-def test_a_file_comes_with_its_validator_and_last_modified(origin):
-    source = fetch(origin.url, "photos/cat.jpg")
+def test_a_file_comes_with_its_etag_and_last_modified(origin: OriginServer) -> None:
+    source = fetch(origin.url + "/", "photos/cat.jpg")
     assert source.data == b"jpeg bytes"
-    assert source.validator.startswith('"') and source.last_modified.endswith("GMT")
+    assert source.validator == f'"{hashlib.sha1(b"jpeg bytes").hexdigest()}"'
+    assert source.last_modified == LAST_MODIFIED
     assert source.fetch_ms > 0
 
 
-def test_paths_are_percent_encoded(origin):
-    assert fetch(origin.url, "dir/a b ü.png").data == b"png bytes"
+def test_the_origin_names_itself_and_cannot_tell_versions_without_a_request() -> None:
+    async def run() -> tuple[str, str | None]:
+        origin = HttpOrigin("http://example.test/", timeout_s=1, connect_timeout_s=1, max_bytes=1)
+        try:
+            return origin.name, await origin.validator("a.jpg")
+        finally:
+            await origin.close()
+
+    assert asyncio.run(run()) == ("http:http://example.test", None)
 
 
-def test_redirects_are_followed(origin):
+@pytest.mark.parametrize("path", ["dir/a b ü.png", "odd?name#1.gif"])
+def test_paths_are_percent_encoded(origin: OriginServer, path: str) -> None:
+    assert fetch(origin.url, path).data == FILES[path]
+    assert origin.requests[-1] == path
+
+
+def test_redirects_are_followed(origin: OriginServer) -> None:
     assert fetch(origin.url, "redirect/photos/cat.jpg").data == b"jpeg bytes"
+    assert origin.requests[-2:] == ["redirect/photos/cat.jpg", "photos/cat.jpg"]
 
 
-def test_404_is_not_found(origin):
+def test_a_redirect_loop_is_502(origin: OriginServer) -> None:
+    with pytest.raises(OriginFailed) as err:
+        fetch(origin.url, "redirect/" * 6 + "photos/cat.jpg")
+    assert err.value.status == 502
+
+
+@pytest.mark.parametrize("path", ["missing.jpg", "status/410"])
+def test_404_and_410_are_not_found(origin: OriginServer, path: str) -> None:
     with pytest.raises(NotFound) as err:
-        fetch(origin.url, "missing.jpg")
+        fetch(origin.url, path)
     assert err.value.status == 404
 
 
-def test_an_origin_error_is_502(origin):
+@pytest.mark.parametrize("code", ["500", "403"])
+def test_other_origin_errors_are_502_naming_the_status(origin: OriginServer, code: str) -> None:
     with pytest.raises(OriginFailed) as err:
-        fetch(origin.url, "status/500")
-    assert err.value.status == 502 and "500" in err.value.message
+        fetch(origin.url, f"status/{code}")
+    assert err.value.status == 502
+    assert err.value.message == f"origin answered {code} for status/{code}"
 
 
-def test_a_slow_origin_is_504(origin):
+def test_a_slow_origin_is_504(origin: OriginServer) -> None:
     with pytest.raises(DeadlineExceeded) as err:
         fetch(origin.url, "slow/3", timeout_s=0.5)
     assert err.value.status == 504
 
 
-def test_a_dripping_body_is_504(origin):
-    with pytest.raises(DeadlineExceeded):
-        fetch(origin.url, "drip", timeout_s=0.8)
+def test_a_dripping_body_is_504(origin: OriginServer) -> None:
+    with pytest.raises(DeadlineExceeded) as err:
+        fetch(origin.url, "drip", timeout_s=0.6)
+    assert err.value.status == 504
 
 
 @pytest.mark.parametrize("path", ["big.bin", "endless"])
-def test_bodies_over_the_byte_cap_are_413(origin, path):
+def test_bodies_over_the_byte_cap_are_413(origin: OriginServer, path: str) -> None:
     with pytest.raises(SourceTooLarge) as err:
         fetch(origin.url, path, max_bytes=1000)
     assert err.value.status == 413
 
 
-def test_a_closed_port_is_502():
+def test_a_closed_port_is_502() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(OriginFailed):
+    with pytest.raises(OriginFailed) as err:
         fetch(f"http://127.0.0.1:{port}", "a.jpg")
+    assert err.value.status == 502
+
+
+def test_url_messages_leave_out_credentials_and_query(origin: OriginServer) -> None:
+    host = origin.url.removeprefix("http://")
+    with pytest.raises(NotFound) as err:
+        fetch_url(f"http://user:hunter2@{host}/missing.jpg?token=s3cret#frag")
+    assert err.value.status == 404
+    assert err.value.message == f"http://{host}/missing.jpg was not found at the origin"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/a.jpg", "http://[::1/a.jpg"])
+def test_malformed_urls_are_502(url: str) -> None:
+    with pytest.raises(OriginFailed) as err:
+        fetch_url(url)
+    assert err.value.status == 502

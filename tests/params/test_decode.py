@@ -126,8 +126,6 @@ def test_pad_color_goes_with_pad_crop_rotate_or_flatten():
 @pytest.mark.parametrize(
     ("query", "param"),
     [
-        ("quality=auto", "quality"),
-        ("quality_method=ssim", "quality_method"),
         ("origin=http://example.com", "origin"),
         ("recognition64=bnNmdw", "recognition64"),
     ],

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import sys
 import threading
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 DRIP_LIMIT_S = 60.0
+SLOW_LIMIT_S = 60.0
 ENDLESS_LIMIT = 256 * 1024 * 1024
 CHUNK = 64 * 1024
+LAST_MODIFIED = formatdate(1_700_000_000, usegmt=True)
 
 
 class OriginServer:
@@ -24,7 +27,7 @@ class OriginServer:
     def __init__(self, files: dict[str, bytes]) -> None:
         self.files = dict(files)
         self.requests: list[str] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -36,6 +39,14 @@ class OriginServer:
     def __exit__(self, *exc: object) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # Clients that hang up mid-answer are what the fault paths are for, not a failure.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def _handler_for(origin: OriginServer) -> type[BaseHTTPRequestHandler]:
@@ -59,7 +70,7 @@ def _handler_for(origin: OriginServer) -> type[BaseHTTPRequestHandler]:
             elif kind in special:
                 special[kind](rest)
             else:
-                self._send(404, b"not found")
+                self._not_found()
 
         def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
             self.send_response(status)
@@ -69,6 +80,9 @@ def _handler_for(origin: OriginServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def _not_found(self) -> None:
+            self._send(404, b"not found")
+
         def _file(self, path: str) -> None:
             body = origin.files[path]
             self._send(
@@ -77,45 +91,43 @@ def _handler_for(origin: OriginServer) -> type[BaseHTTPRequestHandler]:
                 {
                     "Content-Type": mimetypes.guess_type(path)[0] or "application/octet-stream",
                     "ETag": f'"{hashlib.sha1(body).hexdigest()}"',
-                    "Last-Modified": formatdate(1_700_000_000, usegmt=True),
+                    "Last-Modified": LAST_MODIFIED,
                 },
             )
 
         def _status(self, code: str) -> None:
+            if not (code.isdigit() and 200 <= int(code) <= 599):
+                return self._not_found()
             self._send(int(code), f"status {code}".encode())
 
         def _slow(self, seconds: str) -> None:
-            time.sleep(float(seconds))
             try:
-                self._send(200, b"late")
-            except OSError:
-                return
+                delay = min(float(seconds), SLOW_LIMIT_S)
+            except ValueError:
+                return self._not_found()
+            time.sleep(max(delay, 0.0))
+            self._send(200, b"late")
 
         def _redirect(self, target: str) -> None:
-            self._send(302, b"", {"Location": f"/{target}"})
+            # Re-encode: the target was unquoted above and headers must stay ASCII.
+            self._send(302, b"", {"Location": "/" + quote(target)})
 
         def _drip(self, _: str) -> None:
             self.send_response(200)
             self.send_header("Content-Length", "1000000")
             self.end_headers()
             started = time.monotonic()
-            try:
-                while time.monotonic() - started < DRIP_LIMIT_S:
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-                    time.sleep(0.2)
-            except OSError:
-                return
+            while time.monotonic() - started < DRIP_LIMIT_S:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.2)
 
         def _endless(self, _: str) -> None:
             self.send_response(200)
             self.end_headers()
             sent = 0
-            try:
-                while sent < ENDLESS_LIMIT:
-                    self.wfile.write(b"\0" * CHUNK)
-                    sent += CHUNK
-            except OSError:
-                return
+            while sent < ENDLESS_LIMIT:
+                self.wfile.write(b"\0" * CHUNK)
+                sent += CHUNK
 
     return Handler

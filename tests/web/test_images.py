@@ -122,8 +122,8 @@ def test_a_bad_parameter_is_a_400_json_error_that_names_it(client):
 
 
 def test_a_later_parameter_is_400_unsupported(client):
-    body = client.get("/photo.jpg?width=100&quality=auto").json()["error"]
-    assert (body["code"], body["param"]) == ("unsupported_parameter", "quality")
+    body = client.get("/photo.jpg?width=100&recognition=labels").json()["error"]
+    assert (body["code"], body["param"]) == ("unsupported_parameter", "recognition")
 
 
 def test_a_missing_original_is_404(client):
@@ -201,3 +201,9 @@ def test_meta_answers_json_with_caching_headers(client):
 def test_crop_face_is_served(client):
     response = client.get("/photo.jpg?width=120&height=200&crop=face")
     assert (image_of(response).width, image_of(response).height) == (120, 200)
+
+
+def test_quality_auto_reports_the_chosen_quality(client):
+    response = client.get("/photo.jpg?width=200&quality=auto")
+    assert response.status_code == 200 and 40 <= int(response.headers["x-quality"]) <= 90
+    assert "x-quality" not in client.get("/photo.jpg?width=200&quality=70").headers
