@@ -11,7 +11,7 @@ FONT_PACKAGES := fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,recognition]'
 	touch $(STAMP)
 
 # Installs the font packages as root where apt-get exists; elsewhere text uses the fallback font.

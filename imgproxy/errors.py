@@ -64,6 +64,11 @@ class OriginFailed(ImgproxyError):
     code = "origin_failed"
 
 
+class ExtraNotInstalled(ImgproxyError):
+    status = 501
+    code = "not_installed"
+
+
 class Overloaded(ImgproxyError):
     status = 503
     code = "overloaded"

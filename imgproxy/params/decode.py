@@ -67,6 +67,7 @@ def decode(query: Iterable[tuple[str, str]], options: DecodeOptions) -> Plan:
             enabled=values.get("meta", False),
             faces=values.get("face", False),
             include_image_data=values.get("include_image_data", False),
+            recognition=values.get("recognition"),
         ),
     )
 

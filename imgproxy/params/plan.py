@@ -151,6 +151,12 @@ class Meta:
     enabled: bool = False
     faces: bool = False
     include_image_data: bool = False
+    # recognition=nsfw|labels: JSON about what the image shows.
+    recognition: str | None = None
+
+    @property
+    def answers_json(self) -> bool:
+        return self.enabled or self.recognition is not None
 
 
 @dataclass(frozen=True)

@@ -488,7 +488,12 @@ PARAMS: tuple[Param, ...] = (
         default="90",
         requires=("quality",),
     ),
-    _later("recognition", "NSFW or label recognition JSON."),
+    Param(
+        "recognition",
+        Choice(("nsfw", "labels")),
+        "Answer JSON: nsfw (nudity verdict) or labels (ImageNet classes); needs the recognition "
+        "extra.",
+    ),
     _later("origin", "Fetch from another origin host."),
     _later("hostname", "Alias of origin."),
     _later("source_url", "Fetch a whole URL."),

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import Any
 
 import pyvips
 
@@ -16,6 +17,7 @@ from imgproxy.pipeline.context import Context, Rendered, RenderOptions
 from imgproxy.pipeline.encode import MEDIA_TYPES, choose_format, encode
 from imgproxy.pipeline.load import load, vips_reason
 from imgproxy.pipeline.meta import describe
+from imgproxy.pipeline.recognize import recognize
 
 Step = Callable[[Context], None]
 
@@ -55,6 +57,15 @@ def _each_frame(ctx: Context) -> pyvips.Image:
     return animation.join(done, ctx.image)
 
 
+def _json_answer(ctx: Context, original: pyvips.Image, image: bytes | None) -> dict[str, Any]:
+    """meta=true's description, recognition's findings, or both in one object."""
+    meta = ctx.plan.meta
+    answer = describe(ctx, original, image) if meta.enabled else {}
+    if meta.recognition is not None:
+        answer.update(recognize(ctx.image, meta.recognition))
+    return answer
+
+
 def execute(
     plan: Plan,
     data: bytes,
@@ -77,17 +88,17 @@ def execute(
     encode_started = time.perf_counter()
     meta = plan.meta
     try:
-        body = encode(ctx, fmt) if not meta.enabled or meta.include_image_data else None
-        if meta.enabled:
-            body = json.dumps(describe(ctx, original, body)).encode()
+        body = encode(ctx, fmt) if not meta.answers_json or meta.include_image_data else None
+        if meta.answers_json:
+            body = json.dumps(_json_answer(ctx, original, body)).encode()
     except pyvips.Error as exc:
         raise UndecodableImage(f"the original could not be decoded ({vips_reason(exc)})") from None
     done = time.perf_counter()
     assert ctx.info is not None and body is not None
     return Rendered(
         body=body,
-        format="json" if meta.enabled else fmt,
-        media_type="application/json" if meta.enabled else MEDIA_TYPES[fmt],
+        format="json" if meta.answers_json else fmt,
+        media_type="application/json" if meta.answers_json else MEDIA_TYPES[fmt],
         width=ctx.image.width,
         height=ctx.image.height // ctx.frames,
         source=ctx.info,

@@ -127,7 +127,7 @@ def test_pad_color_goes_with_pad_crop_rotate_or_flatten():
     ("query", "param"),
     [
         ("origin=http://example.com", "origin"),
-        ("recognition64=bnNmdw", "recognition64"),
+        ("source_url64=aHR0cDovL2EvYi5qcGc", "source_url64"),
     ],
 )
 def test_later_parameters_are_400_unsupported(query, param):

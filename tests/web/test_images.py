@@ -122,8 +122,8 @@ def test_a_bad_parameter_is_a_400_json_error_that_names_it(client):
 
 
 def test_a_later_parameter_is_400_unsupported(client):
-    body = client.get("/photo.jpg?width=100&recognition=labels").json()["error"]
-    assert (body["code"], body["param"]) == ("unsupported_parameter", "recognition")
+    body = client.get("/photo.jpg?width=100&origin=http://example.com").json()["error"]
+    assert (body["code"], body["param"]) == ("unsupported_parameter", "origin")
 
 
 def test_a_missing_original_is_404(client):
@@ -207,3 +207,9 @@ def test_quality_auto_reports_the_chosen_quality(client):
     response = client.get("/photo.jpg?width=200&quality=auto")
     assert response.status_code == 200 and 40 <= int(response.headers["x-quality"]) <= 90
     assert "x-quality" not in client.get("/photo.jpg?width=200&quality=70").headers
+
+
+def test_recognition_answers_json(client):
+    response = client.get("/photo.jpg?recognition=nsfw")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    assert response.json()["nsfw"]["nudity"]["value"] is False
