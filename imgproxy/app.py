@@ -10,35 +10,27 @@ from pathlib import Path
 import pyvips
 from starlette.applications import Starlette
 
-from imgproxy.cache.origin import CachedOrigin
 from imgproxy.cache.stores import BlobStore
 from imgproxy.config import Settings, load_settings
 from imgproxy.errors import ImgproxyError
-from imgproxy.origins.base import Origin
-from imgproxy.origins.guard import UrlPolicy
-from imgproxy.origins.http import HttpOrigin, UrlOrigin
-from imgproxy.origins.local import LocalOrigin
 from imgproxy.params.decode import DecodeOptions
 from imgproxy.pipeline.context import RenderOptions
 from imgproxy.web.limits import RenderPool
 from imgproxy.web.routes import ROUTES, handle_crash, handle_error
+from imgproxy.web.sources import Sources
 
 
 @dataclass
 class AppState:
     settings: Settings
-    origin: Origin
-    # Absolute URLs of layers and watermarks, behind the same originals cache.
-    urls: Origin
-    url_policy: UrlPolicy
+    sources: Sources
     results: BlobStore
     pool: RenderPool
     decode_options: DecodeOptions
     render_options: RenderOptions
 
     async def close(self) -> None:
-        await self.origin.close()
-        await self.urls.close()
+        await self.sources.close()
         self.pool.close()
         self.results.close()
 
@@ -70,20 +62,11 @@ def build_state(settings: Settings) -> AppState:
     pyvips.cache_set_max(0)
     pyvips.concurrency_set(settings.server.vips_concurrency)
     cache_dir = Path(settings.cache.dir)
-    security, output, o = settings.security, settings.output, settings.origin
+    security, output = settings.security, settings.output
     originals = BlobStore(cache_dir / "originals", settings.cache.origin_size_mb)
-    urls = UrlOrigin(
-        timeout_s=o.timeout_s, connect_timeout_s=o.connect_timeout_s, max_bytes=o.max_bytes
-    )
     return AppState(
         settings=settings,
-        origin=build_origin(settings, originals),
-        urls=CachedOrigin(urls, originals, settings.cache.origin_ttl_s),
-        url_policy=UrlPolicy(
-            allow_dynamic_origin=security.allow_dynamic_origin,
-            hosts_allowed=security.hosts_allowed,
-            allow_private_networks=security.allow_private_networks,
-        ),
+        sources=Sources(settings, originals),
         results=BlobStore(cache_dir / "results", settings.cache.result_size_mb),
         pool=RenderPool(settings.server.slots(), settings.server.queue_size),
         decode_options=DecodeOptions(
@@ -103,14 +86,3 @@ def build_state(settings: Settings) -> AppState:
             max_frames=security.max_frames,
         ),
     )
-
-
-def build_origin(settings: Settings, originals: BlobStore) -> Origin:
-    o = settings.origin
-    if o.kind == "local":
-        # Files on this machine are read directly: a disk copy of them would only cost space.
-        return LocalOrigin(o.root, o.max_bytes)
-    remote = HttpOrigin(
-        o.url, timeout_s=o.timeout_s, connect_timeout_s=o.connect_timeout_s, max_bytes=o.max_bytes
-    )
-    return CachedOrigin(remote, originals, settings.cache.origin_ttl_s)

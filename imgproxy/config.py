@@ -44,9 +44,12 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class OriginSettings:
-    kind: str = _choice("local", "local", "http")
+    kind: str = _choice("local", "local", "http", "s3")
     root: str = "samples"
     url: str = ""
+    bucket: str = ""
+    region: str = ""
+    endpoint_url: str = ""
     timeout_s: float = _bounded(10.0, 0.1, 600)
     connect_timeout_s: float = _bounded(3.0, 0.1, 600)
     max_bytes: int = _bounded(100_000_000, 1)
@@ -57,6 +60,8 @@ class SecuritySettings:
     allow_dynamic_origin: bool = True
     hosts_allowed: tuple[str, ...] = ()
     allow_private_networks: bool = False
+    buckets_allowed: tuple[str, ...] = ()
+    allow_original_request: bool = False
     image_params_allowed: tuple[str, ...] = ()
     strict_params: bool = False
     max_src_pixels: int = _bounded(50_000_000, 1)
@@ -253,6 +258,8 @@ def _validate(settings: Settings) -> None:
         ("http://", "https://")
     ):
         raise ConfigError('[origin] url: an http(s) URL is required when kind = "http"')
+    if settings.origin.kind == "s3" and not settings.origin.bucket:
+        raise ConfigError('[origin] bucket: required when kind = "s3"')
     for name, text in settings.colors.items():
         try:
             parse_color(text, {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -40,21 +41,32 @@ class HttpOrigin:
     async def fetch(self, path: str) -> Source:
         return await self.fetch_url(f"{self.base_url}/{quote(path, safe='/')}", path)
 
-    async def fetch_url(self, url: str, label: str) -> Source:
+    async def fetch_url(self, url: str, label: str, route: Route | None = None) -> Source:
         """GET `url`; `label` names it in error messages, so it must carry no secrets."""
         started = time.perf_counter()
         target = _parse(url, label)
+        headers, extensions = {}, {}
+        if route is not None:
+            target, headers, extensions = route.apply(target)
         try:
             # httpx's timeouts are per operation: this bounds connect + headers + whole body.
             async with asyncio.timeout(self.timeout_s):
-                return await self._get(target, label, started)
+                return await self._get(target, label, started, headers, extensions)
         except (TimeoutError, httpx.TimeoutException):
             raise DeadlineExceeded(f"the origin did not deliver {label} in time") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise OriginFailed(f"fetching {label} failed: {type(exc).__name__}") from None
 
-    async def _get(self, url: httpx.URL, label: str, started: float) -> Source:
-        async with self._client.stream("GET", url) as response:
+    async def _get(
+        self,
+        url: httpx.URL,
+        label: str,
+        started: float,
+        headers: dict[str, str],
+        extensions: dict[str, str],
+    ) -> Source:
+        stream = self._client.stream("GET", url, headers=headers, extensions=extensions)
+        async with stream as response:
             if response.status_code in NOT_FOUND_STATUSES:
                 raise NotFound(f"{label} was not found at the origin")
             if not response.is_success:
@@ -91,6 +103,27 @@ class HttpOrigin:
         await self._client.aclose()
 
 
+@dataclass(frozen=True)
+class Route:
+    """How to reach a URL's host: another Host header, and/or a fixed address (`resolve`)."""
+
+    host_header: str | None = None
+    # (host, port, address): connect to address when the URL names host:port, as curl's --resolve.
+    resolve: tuple[str, int, str] | None = None
+
+    def apply(self, url: httpx.URL) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+        headers: dict[str, str] = {}
+        extensions: dict[str, str] = {}
+        port = url.port or (443 if url.scheme == "https" else 80)
+        if self.resolve is not None and (url.host, port) == self.resolve[:2]:
+            headers["Host"] = url.netloc.decode()
+            extensions["sni_hostname"] = url.host
+            url = url.copy_with(host=self.resolve[2])
+        if self.host_header:
+            headers["Host"] = self.host_header
+        return url, headers, extensions
+
+
 class UrlOrigin(HttpOrigin):
     """Fetches whole URLs (layers and watermarks given as absolute URLs); `path` is the URL."""
 
@@ -102,6 +135,24 @@ class UrlOrigin(HttpOrigin):
 
     async def fetch(self, path: str) -> Source:
         return await self.fetch_url(path, redact(path))
+
+
+class RoutedOrigin:
+    """Whole URLs through a shared UrlOrigin with a Route; its name keeps caches apart per route."""
+
+    def __init__(self, fetcher: UrlOrigin, route: Route) -> None:
+        self.fetcher = fetcher
+        self.route = route
+        self.name = f"url:{route.host_header or ''}:{route.resolve or ''}"
+
+    async def validator(self, path: str) -> str | None:
+        return None
+
+    async def fetch(self, path: str) -> Source:
+        return await self.fetcher.fetch_url(path, redact(path), self.route)
+
+    async def close(self) -> None:
+        return None
 
 
 def redact(url: str) -> str:

@@ -21,6 +21,7 @@ from imgproxy.params.plan import (
     Overlays,
     Plan,
     Region,
+    SourceRequest,
 )
 from imgproxy.params.spec import BY_NAME, Param, UnsupportedValue
 
@@ -69,6 +70,7 @@ def decode(query: Iterable[tuple[str, str]], options: DecodeOptions) -> Plan:
             include_image_data=values.get("include_image_data", False),
             recognition=values.get("recognition"),
         ),
+        source=_source(values, given),
     )
 
 
@@ -191,6 +193,16 @@ def _overlays(
             required=values.get("mark_required", False),
         )
     return Overlays(layers=layers, mark=mark)
+
+
+def _source(values: Mapping[str, Any], given: Mapping[str, Given]) -> SourceRequest:
+    chosen = [name for name in ("origin", "source_url", "bucket") if name in values]
+    if len(chosen) > 1:
+        key = given[chosen[1]].key
+        raise InvalidParameter(f"{key} cannot be combined with {given[chosen[0]].key}", param=key)
+    return SourceRequest(
+        **{f.name: values[f.name] for f in fields(SourceRequest) if f.name in values}
+    )
 
 
 def _output(values: Mapping[str, Any], given: Mapping[str, Given]) -> Output:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from imgproxy.params.colors import RGBA
 
@@ -160,12 +160,30 @@ class Meta:
 
 
 @dataclass(frozen=True)
+class SourceRequest:
+    """Where the original comes from when the URL says so: origin, source_url, bucket."""
+
+    origin: str | None = None
+    source_url: str | None = None
+    host_header: str | None = None
+    resolve: tuple[str, int, str] | None = None
+    bucket: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
 class Plan:
     geometry: Geometry = Geometry()
     adjust: Adjust = Adjust()
     overlays: Overlays = Overlays()
     output: Output = Output()
     meta: Meta = Meta()
+    source: SourceRequest = SourceRequest()
+
+    @property
+    def changes_nothing(self) -> bool:
+        """True when no parameter asks for any processing (the source may still be chosen)."""
+        return replace(self, source=SourceRequest()) == Plan()
 
     @property
     def key(self) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -204,6 +206,35 @@ class Url:
         if not text.strip():
             raise ValueError("must be a path or a URL, got an empty value")
         return text.strip()
+
+
+@dataclass(frozen=True)
+class Pattern:
+    regex: str
+    description: str
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> str:
+        if not re.fullmatch(self.regex, text.strip()):
+            raise ValueError(f"must be {self.description}, got {text!r}")
+        return text.strip()
+
+
+@dataclass(frozen=True)
+class Resolve:
+    description: str = "host:port:address"
+
+    def parse(self, text: str, presets: Mapping[str, str]) -> tuple[str, int, str]:
+        host, _, rest = text.strip().partition(":")
+        port, _, address = rest.partition(":")
+        try:
+            ipaddress.ip_address(address.strip("[]"))
+        except ValueError:
+            raise ValueError(
+                f"must be host:port:address with an IP address, got {text!r}"
+            ) from None
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"must be host:port:address, got {text!r}")
+        return host.lower(), int(port), address.strip("[]")
 
 
 @dataclass(frozen=True)
@@ -494,13 +525,36 @@ PARAMS: tuple[Param, ...] = (
         "Answer JSON: nsfw (nudity verdict) or labels (ImageNet classes); needs the recognition "
         "extra.",
     ),
-    _later("origin", "Fetch from another origin host."),
-    _later("hostname", "Alias of origin."),
-    _later("source_url", "Fetch a whole URL."),
-    _later("host_header", "Host header for the origin request."),
-    _later("resolve", "Fixed address for the origin host."),
-    _later("bucket", "S3 bucket override."),
-    _later("region", "S3 region override."),
+    Param(
+        "origin",
+        Url(),
+        "Fetch the original from this host or base URL instead of the configured origin.",
+        aliases=("hostname",),
+    ),
+    Param("source_url", Url(), "Fetch the original from this whole URL (the path may be /)."),
+    Param(
+        "host_header",
+        Pattern(r"[A-Za-z0-9.-]{1,253}(:\d{1,5})?", "a host name"),
+        "Host header of the request to origin or source_url.",
+        requires=("origin", "source_url"),
+    ),
+    Param(
+        "resolve",
+        Resolve(),
+        "host:port:address: connect to address when fetching from host:port (as curl --resolve).",
+        requires=("origin", "source_url"),
+    ),
+    Param(
+        "bucket",
+        Pattern(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "an S3 bucket name"),
+        "Fetch the original from this S3 bucket.",
+    ),
+    Param(
+        "region",
+        Pattern(r"[a-z]{2}(-[a-z]+)+-\d", "an AWS region such as us-west-1"),
+        "Region of the bucket.",
+        requires=("bucket",),
+    ),
     _later("cache_queries", "Pre-render these query strings (POST)."),
     _later("cache_processed", "Store the processed image as the original (POST)."),
 )

@@ -34,6 +34,11 @@ def load(ctx: Context) -> None:
     ctx.logical_size = (width, height)
 
 
+def sniff(data: bytes) -> SourceInfo:
+    """What the bytes are, from their header alone."""
+    return read_info(open_image(data, access="sequential"), data)
+
+
 def open_image(data: bytes, **options: Any) -> pyvips.Image:
     try:
         return pyvips.Image.new_from_buffer(data, "", **options)

@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from imgproxy.errors import DeadlineExceeded, ImgproxyError, NotFound, OriginFailed, SourceTooLarge
 from imgproxy.origins.base import Origin
-from imgproxy.origins.guard import UrlPolicy, check_url, is_absolute
+from imgproxy.origins.guard import check_url, is_absolute
 from imgproxy.params.plan import Overlays, OverlaySource
+
+if TYPE_CHECKING:
+    from imgproxy.web.sources import Sources
 
 # Failures that leave out a layer that is not required; anything else is the request's fault.
 DROPPABLE = (NotFound, OriginFailed, DeadlineExceeded, SourceTooLarge)
 
 
-async def fetch_overlays(
-    overlays: Overlays, origin: Origin, urls: Origin, policy: UrlPolicy
-) -> dict[str, bytes]:
-    """Bytes by URL of every overlay image that could be fetched."""
-    sources = overlays.sources()
-    found = await asyncio.gather(*(_fetch(s, origin, urls, policy) for s in sources))
-    return {s.url: data for s, data in zip(sources, found, strict=True) if data is not None}
+async def fetch_overlays(overlays: Overlays, origin: Origin, sources: Sources) -> dict[str, bytes]:
+    """Bytes by URL of every overlay image that could be fetched; paths come from `origin`."""
+    wanted = overlays.sources()
+    found = await asyncio.gather(*(_fetch(item, origin, sources) for item in wanted))
+    return {item.url: data for item, data in zip(wanted, found, strict=True) if data is not None}
 
 
-async def _fetch(
-    source: OverlaySource, origin: Origin, urls: Origin, policy: UrlPolicy
-) -> bytes | None:
+async def _fetch(source: OverlaySource, origin: Origin, sources: Sources) -> bytes | None:
     try:
         if is_absolute(source.url):
-            await check_url(source.url, policy, source.param, source.label)
-            return (await urls.fetch(source.url)).data
+            await check_url(source.url, sources.policy, source.param, source.label)
+            return (await sources.urls.fetch(source.url)).data
         return (await origin.fetch(source.url.lstrip("/"))).data
     except DROPPABLE as exc:
         if source.required:

@@ -15,10 +15,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from imgproxy.cache.keys import result_key
-from imgproxy.errors import DeadlineExceeded, ImgproxyError, NotFound
+from imgproxy.errors import DeadlineExceeded, ImgproxyError
 from imgproxy.params.decode import decode
 from imgproxy.pipeline.context import Rendered
 from imgproxy.pipeline.fonts import font_table
+from imgproxy.pipeline.load import sniff
+from imgproxy.pipeline.meta import MIME_TYPES
 from imgproxy.pipeline.run import execute
 from imgproxy.web.negotiate import accepted_formats, format_token
 from imgproxy.web.overlays import fetch_overlays
@@ -26,7 +28,7 @@ from imgproxy.web.responses import Answer, etag_matches
 
 if TYPE_CHECKING:
     from imgproxy.app import AppState
-    from imgproxy.origins.base import Source
+    from imgproxy.origins.base import Origin, Source
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -50,20 +52,20 @@ async def image(request: Request) -> Response:
 
 
 async def serve_image(request: Request, state: AppState, answer: Answer) -> Response:
-    path = request.path_params["path"]
-    if not path:
-        raise NotFound("give the path of an image, for example /photo.jpg?width=400")
     plan = decode(request.query_params.multi_items(), state.decode_options)
+    origin, path = await state.sources.pick(plan.source, request.path_params["path"])
     negotiated = plan.output.format == "auto"
     accepts = accepted_formats(request.headers.get("accept", "")) if negotiated else frozenset()
 
     source: Source | None = None
-    validator = await state.origin.validator(path)
+    if plan.changes_nothing and state.settings.security.allow_original_request:
+        return await original(origin, path, answer)
+    validator = await origin.validator(path)
     if validator is None:
-        source = await state.origin.fetch(path)
+        source = await origin.fetch(path)
         validator = source.validator
     key = result_key(
-        state.origin.name, path, plan.key, format_token(plan.output.format, accepts), validator
+        origin.name, path, plan.key, format_token(plan.output.format, accepts), validator
     )
     etag = f'"{key}"'
     if etag_matches(request.headers.get("if-none-match"), etag):
@@ -78,8 +80,8 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
         )
 
     if source is None:
-        source = await state.origin.fetch(path)
-    overlays = await fetch_overlays(plan.overlays, state.origin, state.urls, state.url_policy)
+        source = await origin.fetch(path)
+    overlays = await fetch_overlays(plan.overlays, origin, state.sources)
     options = replace(state.render_options, accepts=accepts)
     rendered = await state.pool.run(execute, plan, source.data, options, overlays)
     meta = result_meta(rendered, source)
@@ -95,6 +97,22 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
         asyncio.to_thread, state.results.put, key, meta, rendered.body
     )
     return response
+
+
+async def original(origin: Origin, path: str, answer: Answer) -> Response:
+    """The original's bytes unchanged, for a URL without image parameters."""
+    source = await origin.fetch(path)
+    info = await asyncio.to_thread(sniff, source.data)
+    meta = {
+        "media_type": MIME_TYPES.get(info.format, "application/octet-stream"),
+        "source_size": info.size,
+        "source_width": info.width,
+        "source_height": info.height,
+        "last_modified": source.last_modified,
+    }
+    etag = f'"{result_key(origin.name, path, "original", "unchanged", source.validator)}"'
+    timings = {"fetch": source.fetch_ms}
+    return answer.image(meta, source.data, etag=etag, vary=False, cache="MISS", timings=timings)
 
 
 def result_meta(rendered: Rendered, source: Source) -> dict[str, Any]:

@@ -126,8 +126,8 @@ def test_pad_color_goes_with_pad_crop_rotate_or_flatten():
 @pytest.mark.parametrize(
     ("query", "param"),
     [
-        ("origin=http://example.com", "origin"),
-        ("source_url64=aHR0cDovL2EvYi5qcGc", "source_url64"),
+        ("cache_processed=true", "cache_processed"),
+        ("cache_queries64=WyJ3aWR0aD0xMCJd", "cache_queries64"),
     ],
 )
 def test_later_parameters_are_400_unsupported(query, param):

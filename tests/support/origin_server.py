@@ -27,6 +27,7 @@ class OriginServer:
     def __init__(self, files: dict[str, bytes]) -> None:
         self.files = dict(files)
         self.requests: list[str] = []
+        self.hosts: list[str] = []
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
@@ -57,6 +58,7 @@ def _handler_for(origin: OriginServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             path = unquote(self.path.split("?", 1)[0].lstrip("/"))
             origin.requests.append(path)
+            origin.hosts.append(self.headers.get("Host", ""))
             kind, _, rest = path.partition("/")
             special = {
                 "status": self._status,

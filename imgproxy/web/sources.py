@@ -1,0 +1,112 @@
+"""Which origin an image comes from: the configured one, or the one its URL names."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from imgproxy.cache.origin import CachedOrigin
+from imgproxy.cache.stores import BlobStore
+from imgproxy.config import Settings
+from imgproxy.errors import ForbiddenByConfig, NotFound
+from imgproxy.origins.base import Origin
+from imgproxy.origins.guard import UrlPolicy, check_url, is_public
+from imgproxy.origins.http import HttpOrigin, Route, RoutedOrigin, UrlOrigin
+from imgproxy.origins.local import LocalOrigin
+from imgproxy.origins.s3 import S3Origin
+from imgproxy.params.plan import SourceRequest
+
+
+class Sources:
+    """The configured origin, whole-URL fetching and S3 buckets, all behind the originals cache."""
+
+    def __init__(self, settings: Settings, originals: BlobStore) -> None:
+        self.settings = settings
+        self.originals = originals
+        s = settings.security
+        self.policy = UrlPolicy(s.allow_dynamic_origin, s.hosts_allowed, s.allow_private_networks)
+        o = settings.origin
+        self.fetcher = UrlOrigin(
+            timeout_s=o.timeout_s, connect_timeout_s=o.connect_timeout_s, max_bytes=o.max_bytes
+        )
+        self.urls = self.cached(self.fetcher)
+        self.buckets: dict[tuple[str, str], Origin] = {}
+        self.default = self._configured()
+
+    def cached(self, origin: Origin) -> Origin:
+        return CachedOrigin(origin, self.originals, self.settings.cache.origin_ttl_s)
+
+    def _configured(self) -> Origin:
+        o = self.settings.origin
+        if o.kind == "local":
+            # Files on this machine are read directly: a disk copy of them would only cost space.
+            return LocalOrigin(o.root, o.max_bytes)
+        if o.kind == "s3":
+            return self.bucket(o.bucket, o.region)
+        http = HttpOrigin(
+            o.url,
+            timeout_s=o.timeout_s,
+            connect_timeout_s=o.connect_timeout_s,
+            max_bytes=o.max_bytes,
+        )
+        return self.cached(http)
+
+    def bucket(self, name: str, region: str) -> Origin:
+        key = (name, region)
+        if key not in self.buckets:
+            o = self.settings.origin
+            self.buckets[key] = self.cached(
+                S3Origin(
+                    name,
+                    region=region,
+                    endpoint_url=o.endpoint_url,
+                    timeout_s=o.timeout_s,
+                    connect_timeout_s=o.connect_timeout_s,
+                    max_bytes=o.max_bytes,
+                )
+            )
+        return self.buckets[key]
+
+    async def pick(self, request: SourceRequest, path: str) -> tuple[Origin, str]:
+        """The origin and the path (or whole URL) to fetch for this request."""
+        url = _url(request, path)
+        if url is not None:
+            param = "source_url" if request.source_url else "origin"
+            await check_url(url, self.policy, param, param)
+            self._check_resolve(request)
+            route = Route(request.host_header, request.resolve)
+            return self.cached(RoutedOrigin(self.fetcher, route)), url
+        if request.bucket is not None:
+            self._check_bucket(request.bucket)
+            region = request.region or self.settings.origin.region
+            return self.bucket(request.bucket, region), path
+        if not path:
+            raise NotFound("give the path of an image, for example /photo.jpg?width=400")
+        return self.default, path
+
+    def _check_resolve(self, request: SourceRequest) -> None:
+        if request.resolve is None or self.policy.allow_private_networks:
+            return
+        if not is_public(request.resolve[2]):
+            raise ForbiddenByConfig("resolve names a non-public address", param="resolve")
+
+    def _check_bucket(self, bucket: str) -> None:
+        s = self.settings.security
+        if not s.allow_dynamic_origin:
+            raise ForbiddenByConfig("the bucket parameter is not allowed here", param="bucket")
+        if s.buckets_allowed and bucket not in s.buckets_allowed:
+            raise ForbiddenByConfig(f"bucket {bucket} is not allowed", param="bucket")
+
+    async def close(self) -> None:
+        await self.default.close()
+        await self.fetcher.close()
+        for origin in self.buckets.values():
+            await origin.close()
+
+
+def _url(request: SourceRequest, path: str) -> str | None:
+    if request.source_url:
+        return request.source_url
+    if request.origin:
+        base = request.origin if "://" in request.origin else f"http://{request.origin}"
+        return f"{base.rstrip('/')}/{quote(path, safe='/')}"
+    return None
