@@ -66,7 +66,11 @@ def build_state(settings: Settings) -> AppState:
     originals = BlobStore(cache_dir / "originals", settings.cache.origin_size_mb)
     return AppState(
         settings=settings,
-        sources=Sources(settings, originals),
+        sources=Sources(
+            settings,
+            originals,
+            BlobStore(cache_dir / "preprocessed", settings.cache.preprocessed_size_mb),
+        ),
         results=BlobStore(cache_dir / "results", settings.cache.result_size_mb),
         pool=RenderPool(settings.server.slots(), settings.server.queue_size),
         decode_options=DecodeOptions(

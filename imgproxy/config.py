@@ -75,7 +75,14 @@ class CacheSettings:
     dir: str = "var/cache"
     origin_size_mb: int = _bounded(1024, 0)
     result_size_mb: int = _bounded(1024, 0)
+    preprocessed_size_mb: int = _bounded(1024, 0)
     origin_ttl_s: int = _bounded(3600, 0)
+
+
+@dataclass(frozen=True)
+class UploadsSettings:
+    token: str = ""
+    enabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ class Settings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
+    uploads: UploadsSettings = field(default_factory=UploadsSettings)
     colors: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -258,6 +266,8 @@ def _validate(settings: Settings) -> None:
         ("http://", "https://")
     ):
         raise ConfigError('[origin] url: an http(s) URL is required when kind = "http"')
+    if settings.uploads.enabled and settings.origin.kind == "http":
+        raise ConfigError('[uploads] enabled: an "http" origin cannot store uploads')
     if settings.origin.kind == "s3" and not settings.origin.bucket:
         raise ConfigError('[origin] bucket: required when kind = "s3"')
     for name, text in settings.colors.items():

@@ -29,11 +29,6 @@ class InvalidParameter(ImgproxyError):
     code = "invalid_parameter"
 
 
-class UnsupportedParameter(ImgproxyError):
-    status = 400
-    code = "unsupported_parameter"
-
-
 class InvalidPath(ImgproxyError):
     status = 400
     code = "invalid_path"

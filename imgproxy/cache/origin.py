@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 from imgproxy.cache.keys import origin_key
 from imgproxy.cache.stores import BlobStore
@@ -38,6 +39,38 @@ class CachedOrigin:
         meta = {"validator": source.validator, "last_modified": source.last_modified}
         self.store.put(origin_key("d", self.name, path), meta, source.data, self.ttl_s)
         self.store.put(origin_key("v", self.name, path), meta, b"", self.ttl_s)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class PreprocessedOrigin:
+    """Originals that a POST replaced (cache_processed, cache_queries) win over `inner`'s own.
+
+    They are kept without expiry in their own store; `keep` returns the new version tag.
+    """
+
+    def __init__(self, inner: Origin, store: BlobStore) -> None:
+        self.inner = inner
+        self.store = store
+        self.name = inner.name
+
+    async def validator(self, path: str) -> str | None:
+        # Small and read on every request for this origin: inline, no thread hop.
+        entry = self.store.get(origin_key("pv", self.name, path))
+        return str(entry.meta["validator"]) if entry else await self.inner.validator(path)
+
+    async def fetch(self, path: str) -> Source:
+        entry = await asyncio.to_thread(self.store.get, origin_key("pd", self.name, path))
+        if entry is not None:
+            return Source(entry.body, str(entry.meta["validator"]))
+        return await self.inner.fetch(path)
+
+    def keep(self, path: str, data: bytes) -> str:
+        validator = "pre-" + hashlib.sha256(data).hexdigest()[:32]
+        self.store.put(origin_key("pd", self.name, path), {"validator": validator}, data)
+        self.store.put(origin_key("pv", self.name, path), {"validator": validator}, b"")
+        return validator
 
     async def close(self) -> None:
         await self.inner.close()

@@ -49,8 +49,20 @@ class LocalOrigin:
             fetch_ms=(time.perf_counter() - started) * 1000,
         )
 
+    async def store(self, path: str, data: bytes) -> None:
+        """Write an uploaded original, atomically: readers see the old file or the new one."""
+        full = self.resolve(path)
+        await asyncio.to_thread(_write_atomically, full, data)
+
     async def close(self) -> None:
         return None
+
+
+def _write_atomically(full: Path, data: bytes) -> None:
+    full.parent.mkdir(parents=True, exist_ok=True)
+    partial = full.with_name(f".{full.name}.{os.getpid()}.partial")
+    partial.write_bytes(data)
+    partial.replace(full)
 
 
 def _stat(full: Path, path: str) -> os.stat_result:

@@ -85,6 +85,16 @@ class S3Origin:
             raise SourceTooLarge(f"{key} is larger than the {self.max_bytes} byte limit")
         return data
 
+    async def store(self, path: str, data: bytes) -> None:
+        """PutObject an uploaded original."""
+        await asyncio.to_thread(self._put, path, data)
+
+    def _put(self, key: str, data: bytes) -> None:
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=data)
+        except (ClientError, BotoCoreError) as exc:
+            raise OriginFailed(f"storing {key} in S3 failed: {type(exc).__name__}") from None
+
     async def close(self) -> None:
         self._client.close()
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from imgproxy.errors import ForbiddenByConfig, InvalidParameter, UnsupportedParameter
+from imgproxy.errors import ForbiddenByConfig, InvalidParameter
 from imgproxy.params.plan import (
     BOX_MODES,
     WHITE,
@@ -23,7 +23,7 @@ from imgproxy.params.plan import (
     Region,
     SourceRequest,
 )
-from imgproxy.params.spec import BY_NAME, Param, UnsupportedValue
+from imgproxy.params.spec import BY_NAME, Param
 
 BASE64_SUFFIX = "64"
 AUTO_QUALITY_PARAMS = (
@@ -34,6 +34,8 @@ AUTO_QUALITY_PARAMS = (
     "quality_min",
     "quality_max",
 )
+# Controls of a POST: they say what to do with an upload, not how to render it.
+POST_ONLY = ("cache_queries", "cache_processed")
 # quality_target is on the method's own scale.
 TARGET_LIMITS = {"ssim": 1.0, "mpe": 255.0, "smallfry": 200.0}
 
@@ -57,6 +59,10 @@ class Given:
 
 def decode(query: Iterable[tuple[str, str]], options: DecodeOptions) -> Plan:
     given = collect(query, options)
+    for name in POST_ONLY:
+        if name in given:
+            key = given[name].key
+            raise InvalidParameter(f"{key} works with POST requests only", param=key)
     values = {name: _parse(BY_NAME[name], item, options) for name, item in given.items()}
     _check_requires(given)
     return Plan(
@@ -83,8 +89,6 @@ def collect(query: Iterable[tuple[str, str]], options: DecodeOptions) -> dict[st
             if options.strict:
                 raise InvalidParameter(f"unknown parameter {key!r}", param=key)
             continue
-        if not param.supported:
-            raise UnsupportedParameter(f"{key} is not supported yet", param=key)
         if options.image_params_allowed and param.name not in options.image_params_allowed:
             raise ForbiddenByConfig(f"{key} is not allowed on this server", param=key)
         item = Given(key, _from_base64(key, text) if encoded else text)
@@ -116,8 +120,6 @@ def _from_base64(key: str, text: str) -> str:
 def _parse(param: Param, item: Given, options: DecodeOptions) -> Any:
     try:
         return param.type.parse(item.text, options.presets)
-    except UnsupportedValue as exc:
-        raise UnsupportedParameter(f"{item.key}: {exc}", param=item.key) from None
     except ValueError as exc:
         raise InvalidParameter(f"{item.key} {exc}", param=item.key) from None
 

@@ -17,10 +17,6 @@ TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off")
 
 
-class UnsupportedValue(ValueError):
-    """A value the reference defines that this server does not implement yet."""
-
-
 class ValueType(Protocol):
     description: str
 
@@ -89,7 +85,6 @@ class Color:
 @dataclass(frozen=True)
 class Choice:
     values: tuple[str, ...]
-    later: tuple[str, ...] = ()
     synonyms: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -100,8 +95,6 @@ class Choice:
         word = dict(self.synonyms).get(text.strip().lower(), text.strip().lower())
         if word in self.values:
             return word
-        if word in self.later:
-            raise UnsupportedValue(f"value {text!r} is not supported yet")
         raise ValueError(f"must be one of {', '.join(self.values)}, got {text!r}")
 
 
@@ -253,11 +246,6 @@ class Param:
     aliases: tuple[str, ...] = ()
     default: str = ""
     requires: tuple[str, ...] = ()
-    supported: bool = True
-
-
-def _later(name: str, doc: str) -> Param:
-    return Param(name, Text(), doc, supported=False)
 
 
 PARAMS: tuple[Param, ...] = (
@@ -555,8 +543,18 @@ PARAMS: tuple[Param, ...] = (
         "Region of the bucket.",
         requires=("bucket",),
     ),
-    _later("cache_queries", "Pre-render these query strings (POST)."),
-    _later("cache_processed", "Store the processed image as the original (POST)."),
+    Param(
+        "cache_queries",
+        Text(),
+        "POST only: a JSON array of query strings (or the parameter repeated) whose renders are "
+        "stored in the result cache.",
+    ),
+    Param(
+        "cache_processed",
+        Boolean(),
+        "POST only: keep the processed upload as the original of its path.",
+        default="false",
+    ),
 )
 
 BY_NAME: dict[str, Param] = {

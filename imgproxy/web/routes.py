@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -17,7 +17,6 @@ from starlette.routing import Route
 from imgproxy.cache.keys import result_key
 from imgproxy.errors import DeadlineExceeded, ImgproxyError
 from imgproxy.params.decode import decode
-from imgproxy.pipeline.context import Rendered
 from imgproxy.pipeline.fonts import font_table
 from imgproxy.pipeline.load import sniff
 from imgproxy.pipeline.meta import MIME_TYPES
@@ -25,6 +24,7 @@ from imgproxy.pipeline.run import execute
 from imgproxy.web.negotiate import accepted_formats, format_token
 from imgproxy.web.overlays import fetch_overlays
 from imgproxy.web.responses import Answer, etag_matches
+from imgproxy.web.uploads import post_image, result_meta
 
 if TYPE_CHECKING:
     from imgproxy.app import AppState
@@ -115,19 +115,6 @@ async def original(origin: Origin, path: str, answer: Answer) -> Response:
     return answer.image(meta, source.data, etag=etag, vary=False, cache="MISS", timings=timings)
 
 
-def result_meta(rendered: Rendered, source: Source) -> dict[str, Any]:
-    return {
-        "media_type": rendered.media_type,
-        "width": rendered.width,
-        "height": rendered.height,
-        "source_size": rendered.source.size,
-        "source_width": rendered.source.width,
-        "source_height": rendered.source.height,
-        "last_modified": source.last_modified,
-        "quality": rendered.quality,
-    }
-
-
 def request_id(request: Request) -> str:
     """The client's X-Request-Id when it is a sane token, else a new one; fixed per request."""
     known = getattr(request.state, "request_id", None)
@@ -151,7 +138,15 @@ async def handle_crash(request: Request, exc: Exception) -> Response:
     )
 
 
+async def upload(request: Request) -> Response:
+    state: AppState = request.app.state.imgproxy
+    answer = Answer(request_id(request), state.settings.http)
+    async with asyncio.timeout(state.settings.server.request_timeout_s):
+        return await post_image(request, state, answer)
+
+
 ROUTES = [
     Route("/health", health, methods=["GET", "HEAD"]),
     Route("/{path:path}", image, methods=["GET", "HEAD"]),
+    Route("/{path:path}", upload, methods=["POST"]),
 ]

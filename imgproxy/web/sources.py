@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from imgproxy.cache.origin import CachedOrigin
+from imgproxy.cache.origin import CachedOrigin, PreprocessedOrigin
 from imgproxy.cache.stores import BlobStore
 from imgproxy.config import Settings
-from imgproxy.errors import ForbiddenByConfig, NotFound
+from imgproxy.errors import ForbiddenByConfig, NotFound, OriginFailed
 from imgproxy.origins.base import Origin
 from imgproxy.origins.guard import UrlPolicy, check_url, is_public
 from imgproxy.origins.http import HttpOrigin, Route, RoutedOrigin, UrlOrigin
@@ -19,7 +19,7 @@ from imgproxy.params.plan import SourceRequest
 class Sources:
     """The configured origin, whole-URL fetching and S3 buckets, all behind the originals cache."""
 
-    def __init__(self, settings: Settings, originals: BlobStore) -> None:
+    def __init__(self, settings: Settings, originals: BlobStore, preprocessed: BlobStore) -> None:
         self.settings = settings
         self.originals = originals
         s = settings.security
@@ -30,7 +30,9 @@ class Sources:
         )
         self.urls = self.cached(self.fetcher)
         self.buckets: dict[tuple[str, str], Origin] = {}
-        self.default = self._configured()
+        self.writable: LocalOrigin | S3Origin | None = None
+        self.configured = self._configured()
+        self.default = PreprocessedOrigin(self.configured, preprocessed)
 
     def cached(self, origin: Origin) -> Origin:
         return CachedOrigin(origin, self.originals, self.settings.cache.origin_ttl_s)
@@ -39,9 +41,11 @@ class Sources:
         o = self.settings.origin
         if o.kind == "local":
             # Files on this machine are read directly: a disk copy of them would only cost space.
-            return LocalOrigin(o.root, o.max_bytes)
+            self.writable = LocalOrigin(o.root, o.max_bytes)
+            return self.writable
         if o.kind == "s3":
-            return self.bucket(o.bucket, o.region)
+            self.writable = self._s3(o.bucket, o.region)
+            return self.cached(self.writable)
         http = HttpOrigin(
             o.url,
             timeout_s=o.timeout_s,
@@ -50,21 +54,28 @@ class Sources:
         )
         return self.cached(http)
 
+    async def store_original(self, path: str, data: bytes) -> None:
+        """Write an upload to the configured origin's own store (a folder or the bucket)."""
+        if self.writable is None:
+            raise OriginFailed("this origin cannot store uploads")
+        await self.writable.store(path, data)
+
     def bucket(self, name: str, region: str) -> Origin:
         key = (name, region)
         if key not in self.buckets:
-            o = self.settings.origin
-            self.buckets[key] = self.cached(
-                S3Origin(
-                    name,
-                    region=region,
-                    endpoint_url=o.endpoint_url,
-                    timeout_s=o.timeout_s,
-                    connect_timeout_s=o.connect_timeout_s,
-                    max_bytes=o.max_bytes,
-                )
-            )
+            self.buckets[key] = self.cached(self._s3(name, region))
         return self.buckets[key]
+
+    def _s3(self, bucket: str, region: str) -> S3Origin:
+        o = self.settings.origin
+        return S3Origin(
+            bucket,
+            region=region,
+            endpoint_url=o.endpoint_url,
+            timeout_s=o.timeout_s,
+            connect_timeout_s=o.connect_timeout_s,
+            max_bytes=o.max_bytes,
+        )
 
     async def pick(self, request: SourceRequest, path: str) -> tuple[Origin, str]:
         """The origin and the path (or whole URL) to fetch for this request."""

@@ -121,9 +121,9 @@ def test_a_bad_parameter_is_a_400_json_error_that_names_it(client):
     }
 
 
-def test_a_later_parameter_is_400_unsupported(client):
+def test_post_controls_on_a_get_are_400(client):
     body = client.get("/photo.jpg?width=100&cache_queries=[]").json()["error"]
-    assert (body["code"], body["param"]) == ("unsupported_parameter", "cache_queries")
+    assert (body["code"], body["param"]) == ("invalid_parameter", "cache_queries")
 
 
 def test_a_missing_original_is_404(client):

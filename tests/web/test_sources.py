@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import boto3
 import httpx
 import pytest
 import pyvips
@@ -46,9 +47,23 @@ def client(s3, tmp_path_factory):
         "origin": {"kind": "s3", "bucket": "images", "endpoint_url": s3, "region": "us-east-1"},
         "security": {"allow_private_networks": True, "buckets_allowed": ["images", "other"]},
         "cache": {"dir": str(tmp_path_factory.mktemp("cache"))},
+        "uploads": {"token": "t0ken", "enabled": True},
     }
     with running_server(settings) as url, httpx.Client(base_url=url, timeout=30) as http:
         yield http
+
+
+def test_a_post_with_uploads_enabled_puts_the_original_into_the_bucket(client, s3):
+    files = {"file": ("new.png", QUAD, "image/png")}
+    response = client.post(
+        "/posted/new.png?width=10", files=files, headers={"Authorization": "Bearer t0ken"}
+    )
+    assert response.status_code == 200
+    stored = boto3.client("s3", endpoint_url=s3, region_name="us-east-1").get_object(
+        Bucket="images", Key="posted/new.png"
+    )
+    assert stored["Body"].read() == QUAD
+    assert image_of(client.get("/posted/new.png?width=30")).width == 30
 
 
 def test_an_s3_original_is_rendered(client):
@@ -120,7 +135,7 @@ def test_region_needs_bucket_and_resolve_needs_an_address(client):
 
 def sources(**security: object) -> Sources:
     settings = build_settings({"security": security, "cache": {"origin_size_mb": 0}})
-    return Sources(settings, BlobStore("unused", 0))
+    return Sources(settings, BlobStore("unused", 0), BlobStore("unused", 0))
 
 
 @pytest.mark.parametrize(
