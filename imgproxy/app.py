@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from imgproxy.pipeline.context import RenderOptions
 from imgproxy.web.limits import RenderPool
 from imgproxy.web.routes import ROUTES, handle_crash, handle_error
 from imgproxy.web.sources import Sources
+from imgproxy.web.stats import FLUSH_EVERY_S, Stats
 
 
 @dataclass
@@ -25,6 +27,7 @@ class AppState:
     settings: Settings
     sources: Sources
     results: BlobStore
+    stats: Stats
     pool: RenderPool
     decode_options: DecodeOptions
     render_options: RenderOptions
@@ -33,6 +36,7 @@ class AppState:
         await self.sources.close()
         self.pool.close()
         self.results.close()
+        self.stats.close()
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -40,9 +44,11 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = build_state(settings)
         app.state.imgproxy = state
+        flusher = asyncio.create_task(flush_stats(state.stats))
         try:
             yield
         finally:
+            flusher.cancel()
             await state.close()
 
     return Starlette(
@@ -50,6 +56,12 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={ImgproxyError: handle_error, Exception: handle_crash},
         lifespan=lifespan,
     )
+
+
+async def flush_stats(stats: Stats) -> None:
+    while True:
+        await asyncio.sleep(FLUSH_EVERY_S)
+        await asyncio.to_thread(stats.flush)
 
 
 def app_from_env() -> Starlette:
@@ -72,6 +84,7 @@ def build_state(settings: Settings) -> AppState:
             BlobStore(cache_dir / "preprocessed", settings.cache.preprocessed_size_mb),
         ),
         results=BlobStore(cache_dir / "results", settings.cache.result_size_mb),
+        stats=Stats(cache_dir / "stats"),
         pool=RenderPool(settings.server.slots(), settings.server.queue_size),
         decode_options=DecodeOptions(
             presets=settings.colors,

@@ -53,6 +53,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.config:
         # Worker processes build their settings from the environment, so they must see the file.
         os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
+    if settings.admin.enabled:
+        _start_admin(settings)
     uvicorn.run(
         "imgproxy.app:app_from_env",
         factory=True,
@@ -62,6 +64,23 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         log_level="info",
     )
     return 0
+
+
+def _start_admin(settings: Settings) -> None:
+    """The admin API in a thread of this process: one per server, whatever the worker count."""
+    import threading
+
+    import uvicorn
+
+    from imgproxy.web.admin import create_admin_app
+
+    config = uvicorn.Config(
+        create_admin_app(settings),
+        host=settings.admin.host,
+        port=settings.admin.port,
+        log_level="warning",
+    )
+    threading.Thread(target=uvicorn.Server(config).run, name="admin", daemon=True).start()
 
 
 def _url(args: argparse.Namespace, settings: Settings) -> int:

@@ -86,6 +86,14 @@ class UploadsSettings:
 
 
 @dataclass(frozen=True)
+class AdminSettings:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = _bounded(8081, 1, 65535)
+    token: str = ""
+
+
+@dataclass(frozen=True)
 class HttpSettings:
     cache_control: str = "public, max-age=86400"
     cors_allow_origin: str = "*"
@@ -109,6 +117,7 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     output: OutputSettings = field(default_factory=OutputSettings)
     uploads: UploadsSettings = field(default_factory=UploadsSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
     colors: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -268,6 +277,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError('[origin] url: an http(s) URL is required when kind = "http"')
     if settings.uploads.enabled and settings.origin.kind == "http":
         raise ConfigError('[uploads] enabled: an "http" origin cannot store uploads')
+    if settings.admin.enabled and not settings.admin.token:
+        raise ConfigError("[admin] token: required when the admin API is enabled")
     if settings.origin.kind == "s3" and not settings.origin.bucket:
         raise ConfigError('[origin] bucket: required when kind = "s3"')
     for name, text in settings.colors.items():

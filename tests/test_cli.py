@@ -40,8 +40,11 @@ def test_serve_with_a_bad_config_stops_with_one_line_naming_the_key(tmp_path):
 
 def test_serve_starts_the_server_with_workers_and_answers_health(tmp_path):
     config = tmp_path / "imgproxy.toml"
-    config.write_text(f'[cache]\ndir = "{tmp_path / "cache"}"\n')
-    port = free_port()
+    port, admin_port = free_port(), free_port()
+    config.write_text(
+        f'[cache]\ndir = "{tmp_path / "cache"}"\n'
+        f'[admin]\nenabled = true\ntoken = "t"\nport = {admin_port}\n'
+    )
     server = subprocess.Popen(
         [sys.executable, "-m", "imgproxy", "serve", "--config", str(config)]
         + ["--port", str(port), "--workers", "2"],
@@ -59,6 +62,10 @@ def test_serve_starts_the_server_with_workers_and_answers_health(tmp_path):
         assert response.status_code == 200 and response.text == "healthy"
         image = httpx.get(f"http://127.0.0.1:{port}/astronaut.jpg?width=64", timeout=30)
         assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+        admin = httpx.get(
+            f"http://127.0.0.1:{admin_port}/stats", headers={"Authorization": "Bearer t"}, timeout=5
+        )
+        assert admin.status_code == 200 and "requests" in admin.json()
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -13,3 +13,8 @@ def result_key(origin: str, path: str, plan_key: str, format_token: str, validat
 
 def origin_key(kind: str, origin: str, path: str) -> str:
     return f"{kind}:{origin}:{path}"
+
+
+def path_tag(origin: str, path: str) -> str:
+    """The tag of every cached entry that derives from one original."""
+    return f"{origin}\n{path}"

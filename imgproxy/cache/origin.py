@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from imgproxy.cache.keys import origin_key
+from imgproxy.cache.keys import origin_key, path_tag
 from imgproxy.cache.stores import BlobStore
 from imgproxy.origins.base import Origin, Source
 
@@ -37,8 +37,9 @@ class CachedOrigin:
 
     def _keep(self, path: str, source: Source) -> None:
         meta = {"validator": source.validator, "last_modified": source.last_modified}
-        self.store.put(origin_key("d", self.name, path), meta, source.data, self.ttl_s)
-        self.store.put(origin_key("v", self.name, path), meta, b"", self.ttl_s)
+        tag = path_tag(self.name, path)
+        self.store.put(origin_key("d", self.name, path), meta, source.data, self.ttl_s, tag)
+        self.store.put(origin_key("v", self.name, path), meta, b"", self.ttl_s, tag)
 
     async def close(self) -> None:
         await self.inner.close()
@@ -68,8 +69,9 @@ class PreprocessedOrigin:
 
     def keep(self, path: str, data: bytes) -> str:
         validator = "pre-" + hashlib.sha256(data).hexdigest()[:32]
-        self.store.put(origin_key("pd", self.name, path), {"validator": validator}, data)
-        self.store.put(origin_key("pv", self.name, path), {"validator": validator}, b"")
+        meta, tag = {"validator": validator}, path_tag(self.name, path)
+        self.store.put(origin_key("pd", self.name, path), meta, data, tag=tag)
+        self.store.put(origin_key("pv", self.name, path), meta, b"", tag=tag)
         return validator
 
     async def close(self) -> None:

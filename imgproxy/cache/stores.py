@@ -28,6 +28,9 @@ class BlobStore:
         self._cache = (
             diskcache.Cache(str(directory), size_limit=size_mb * MB) if self.enabled else None
         )
+        if self._cache is not None:
+            # Tags name the original an entry belongs to, so purges can find all its variants.
+            self._cache.create_tag_index()
 
     def get(self, key: str) -> Entry | None:
         if self._cache is None:
@@ -36,10 +39,30 @@ class BlobStore:
         return unpack(value) if isinstance(value, bytes) else None
 
     def put(
-        self, key: str, meta: dict[str, Any], body: bytes, expire_s: float | None = None
+        self,
+        key: str,
+        meta: dict[str, Any],
+        body: bytes,
+        expire_s: float | None = None,
+        tag: str | None = None,
     ) -> None:
         if self._cache is not None:
-            self._cache.set(key, pack(meta, body), expire=expire_s or None)
+            self._cache.set(key, pack(meta, body), expire=expire_s or None, tag=tag)
+
+    def delete(self, key: str) -> bool:
+        return bool(self._cache is not None and self._cache.delete(key))
+
+    def evict(self, tag: str) -> int:
+        """Delete every entry with this tag; how many went."""
+        return self._cache.evict(tag) if self._cache is not None else 0
+
+    def clear(self) -> int:
+        return self._cache.clear() if self._cache is not None else 0
+
+    def usage(self) -> dict[str, int]:
+        if self._cache is None:
+            return {"entries": 0, "bytes": 0}
+        return {"entries": len(self._cache), "bytes": self._cache.volume()}
 
     def close(self) -> None:
         if self._cache is not None:

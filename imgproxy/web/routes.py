@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from imgproxy.cache.keys import result_key
+from imgproxy.cache.keys import path_tag, result_key
 from imgproxy.errors import DeadlineExceeded, ImgproxyError
 from imgproxy.params.decode import decode
 from imgproxy.pipeline.fonts import font_table
@@ -42,6 +42,7 @@ async def health(request: Request) -> Response:
 async def image(request: Request) -> Response:
     state: AppState = request.app.state.imgproxy
     answer = Answer(request_id(request), state.settings.http)
+    state.stats.count("requests")
     try:
         async with asyncio.timeout(state.settings.server.request_timeout_s):
             return await serve_image(request, state, answer)
@@ -74,6 +75,8 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
     started = time.perf_counter()
     entry = state.results.get(key)
     if entry is not None:
+        state.stats.count("cache_hits")
+        state.stats.count("bytes_sent", len(entry.body))
         timings = {"cache": (time.perf_counter() - started) * 1000}
         return answer.image(
             entry.meta, entry.body, etag=etag, vary=negotiated, cache="HIT", timings=timings
@@ -84,6 +87,9 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
     overlays = await fetch_overlays(plan.overlays, origin, state.sources)
     options = replace(state.render_options, accepts=accepts)
     rendered = await state.pool.run(execute, plan, source.data, options, overlays)
+    state.stats.count("cache_misses")
+    state.stats.count("renders")
+    state.stats.count("bytes_sent", len(rendered.body))
     meta = result_meta(rendered, source)
     response = answer.image(
         meta,
@@ -93,8 +99,9 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
         cache="MISS",
         timings={"fetch": source.fetch_ms, **rendered.timings},
     )
+    tag = path_tag(origin.name, path)
     response.background = BackgroundTask(
-        asyncio.to_thread, state.results.put, key, meta, rendered.body
+        asyncio.to_thread, state.results.put, key, meta, rendered.body, None, tag
     )
     return response
 
@@ -128,11 +135,13 @@ def request_id(request: Request) -> str:
 async def handle_error(request: Request, exc: Exception) -> Response:
     state: AppState = request.app.state.imgproxy
     assert isinstance(exc, ImgproxyError)
+    state.stats.count("errors")
     return Answer(request_id(request), state.settings.http).error(exc)
 
 
 async def handle_crash(request: Request, exc: Exception) -> Response:
     state: AppState = request.app.state.imgproxy
+    state.stats.count("errors")
     return Answer(request_id(request), state.settings.http).error(
         ImgproxyError("an unexpected error happened; it has been logged")
     )

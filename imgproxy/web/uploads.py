@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message
 
-from imgproxy.cache.keys import result_key
+from imgproxy.cache.keys import path_tag, result_key
 from imgproxy.errors import ForbiddenByConfig, InvalidParameter, NotFound, SourceTooLarge
 from imgproxy.origins.base import Source
 from imgproxy.params.decode import decode
@@ -150,7 +150,8 @@ async def warm(state: AppState, path: str, source: Source, query: str, accept: s
     accepts = _accepts(plan, accept)
     token = format_token(plan.output.format, accepts)
     key = result_key(state.sources.default.name, path, plan.key, token, source.validator)
-    await asyncio.to_thread(state.results.put, key, result_meta(rendered, source), rendered.body)
+    meta, tag = result_meta(rendered, source), path_tag(state.sources.default.name, path)
+    await asyncio.to_thread(state.results.put, key, meta, rendered.body, None, tag)
 
 
 def _accepts(plan: Plan, accept: str) -> frozenset[str]:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from imgproxy.app import create_app
 from imgproxy.config import build_settings
@@ -26,9 +27,16 @@ def free_port() -> int:
 @contextmanager
 def running_server(raw_settings: Mapping[str, Any]) -> Iterator[str]:
     """Start imgproxy with these settings (TOML-shaped dict); yield its base URL."""
+    with running_app(create_app(build_settings(raw_settings))) as url:
+        yield url
+
+
+@contextmanager
+def running_app(app: ASGIApp) -> Iterator[str]:
+    """Serve any ASGI app with uvicorn on a free loopback port; yield its base URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(build_settings(raw_settings)),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",

@@ -1,0 +1,124 @@
+"""The admin API, on its own port: configuration, counters, and purging cached images."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hmac
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from imgproxy.cache.keys import path_tag, result_key
+from imgproxy.cache.stores import BlobStore
+from imgproxy.config import Settings
+from imgproxy.errors import ForbiddenByConfig, ImgproxyError
+from imgproxy.params.decode import DecodeOptions, decode
+from imgproxy.web.negotiate import format_token
+from imgproxy.web.sources import Sources
+from imgproxy.web.stats import Stats
+
+SECRETS = (("uploads", "token"), ("admin", "token"))
+REDACTED = "***"
+# Every Accept a format=auto result may have been stored for.
+ACCEPT_SETS = (frozenset(), frozenset({"webp"}), frozenset({"avif"}), frozenset({"avif", "webp"}))
+
+
+@dataclass
+class AdminState:
+    settings: Settings
+    sources: Sources
+    results: BlobStore
+    originals: BlobStore
+    preprocessed: BlobStore
+    stats: Stats
+
+    def stores(self) -> dict[str, BlobStore]:
+        return {
+            "results": self.results,
+            "originals": self.originals,
+            "preprocessed": self.preprocessed,
+        }
+
+
+def create_admin_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        cache_dir = Path(settings.cache.dir)
+        originals = BlobStore(cache_dir / "originals", settings.cache.origin_size_mb)
+        preprocessed = BlobStore(cache_dir / "preprocessed", settings.cache.preprocessed_size_mb)
+        app.state.admin = AdminState(
+            settings=settings,
+            sources=Sources(settings, originals, preprocessed),
+            results=BlobStore(cache_dir / "results", settings.cache.result_size_mb),
+            originals=originals,
+            preprocessed=preprocessed,
+            stats=Stats(cache_dir / "stats"),
+        )
+        yield
+        await app.state.admin.sources.close()
+
+    return Starlette(
+        routes=[
+            Route("/config", config, methods=["GET"]),
+            Route("/stats", stats, methods=["GET"]),
+            Route("/{path:path}", purge, methods=["DELETE"]),
+        ],
+        exception_handlers={ImgproxyError: error},
+        lifespan=lifespan,
+    )
+
+
+def _state(request: Request) -> AdminState:
+    state: AdminState = request.app.state.admin
+    scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        offered.strip(), state.settings.admin.token
+    ):
+        raise ForbiddenByConfig("the admin API needs Authorization: Bearer with the admin token")
+    return state
+
+
+async def config(request: Request) -> Response:
+    settings = dataclasses.asdict(_state(request).settings)
+    for section, key in SECRETS:
+        if settings[section][key]:
+            settings[section][key] = REDACTED
+    return JSONResponse(settings)
+
+
+async def stats(request: Request) -> Response:
+    state = _state(request)
+    caches = {name: store.usage() for name, store in state.stores().items()}
+    return JSONResponse({**state.stats.totals(), "caches": caches})
+
+
+async def purge(request: Request) -> Response:
+    """DELETE / empties every cache; DELETE /<path>?all=true forgets an original and all its
+    variants; DELETE /<path>?<query> one rendered result."""
+    state = _state(request)
+    path = request.path_params["path"]
+    if not path:
+        return JSONResponse({"purged": sum(store.clear() for store in state.stores().values())})
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "all"]
+    plan = decode(query, DecodeOptions(presets=state.settings.colors))
+    origin, key_path = await state.sources.pick(plan.source, path)
+    if request.query_params.get("all") in ("1", "true"):
+        tag = path_tag(origin.name, key_path)
+        return JSONResponse({"purged": sum(store.evict(tag) for store in state.stores().values())})
+    validator = await origin.validator(key_path)
+    tokens = {format_token(plan.output.format, accepts) for accepts in ACCEPT_SETS}
+    keys = [result_key(origin.name, key_path, plan.key, token, validator or "") for token in tokens]
+    return JSONResponse({"purged": sum(state.results.delete(key) for key in keys)})
+
+
+async def error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ImgproxyError)
+    return JSONResponse(
+        exc.to_dict(), status_code=exc.status, headers={"Cache-Control": "no-store"}
+    )
