@@ -3,10 +3,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/imgproxy.toml
-# Metric-compatible free fonts for the families text layers ask for (docs/parameters.md).
-FONT_PACKAGES := fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-sans
+# Metric-compatible free fonts for text layers (docs/parameters.md), and redis-server for the
+# tests of Redis-backed jobs.
+DEBIAN_PACKAGES := fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-sans redis-server
 
-.PHONY: run test lint format bench samples gallery fonts clean
+.PHONY: run test lint format bench samples gallery system clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,21 +15,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,recognition]'
 	touch $(STAMP)
 
-# Installs the font packages as root where apt-get exists; elsewhere text uses the fallback font.
-fonts:
-	@missing=$$(for p in $(FONT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# Installs the Debian packages as root where apt-get exists; without them text layers use the
+# fallback font and the Redis tests are skipped.
+system:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
-		|| echo "fonts: could not install$$(echo " $$missing"); text layers use the fallback font"; \
+		|| echo "system: could not install$$(echo " $$missing")"; \
 	else \
-		echo "fonts: missing$$(echo " $$missing") (install them as root); text layers use the fallback font"; \
+		echo "system: missing$$(echo " $$missing") (install them as root)"; \
 	fi
 
-run: $(STAMP) fonts
+run: $(STAMP) system
 	$(BIN)/imgproxy serve --config $(CONFIG)
 
-test: $(STAMP) fonts
+test: $(STAMP) system
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

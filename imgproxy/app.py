@@ -14,11 +14,13 @@ from starlette.applications import Starlette
 from imgproxy.cache.stores import BlobStore
 from imgproxy.config import Settings, load_settings
 from imgproxy.errors import ImgproxyError
+from imgproxy.jobs.preprocess import Preprocessor
+from imgproxy.jobs.queue import Jobs, build_huey
 from imgproxy.params.decode import DecodeOptions
 from imgproxy.pipeline.context import RenderOptions
+from imgproxy.sources import Sources
 from imgproxy.web.limits import RenderPool
 from imgproxy.web.routes import ROUTES, handle_crash, handle_error
-from imgproxy.web.sources import Sources
 from imgproxy.web.stats import FLUSH_EVERY_S, Stats
 
 
@@ -29,10 +31,11 @@ class AppState:
     results: BlobStore
     stats: Stats
     pool: RenderPool
-    decode_options: DecodeOptions
-    render_options: RenderOptions
+    preprocessor: Preprocessor
+    jobs: Jobs
 
     async def close(self) -> None:
+        self.jobs.stop()
         await self.sources.close()
         self.pool.close()
         self.results.close()
@@ -44,6 +47,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = build_state(settings)
         app.state.imgproxy = state
+        if settings.jobs.consumer:
+            state.jobs.start(settings.jobs.workers)
         flusher = asyncio.create_task(flush_stats(state.stats))
         try:
             yield
@@ -74,18 +79,32 @@ def build_state(settings: Settings) -> AppState:
     pyvips.cache_set_max(0)
     pyvips.concurrency_set(settings.server.vips_concurrency)
     cache_dir = Path(settings.cache.dir)
-    security, output = settings.security, settings.output
-    originals = BlobStore(cache_dir / "originals", settings.cache.origin_size_mb)
+    sources = build_sources(settings)
+    results = BlobStore(cache_dir / "results", settings.cache.result_size_mb)
+    preprocessor = build_preprocessor(settings, sources, results)
     return AppState(
         settings=settings,
-        sources=Sources(
-            settings,
-            originals,
-            BlobStore(cache_dir / "preprocessed", settings.cache.preprocessed_size_mb),
-        ),
-        results=BlobStore(cache_dir / "results", settings.cache.result_size_mb),
+        sources=sources,
+        results=results,
         stats=Stats(cache_dir / "stats"),
         pool=RenderPool(settings.server.slots(), settings.server.queue_size),
+        preprocessor=preprocessor,
+        jobs=Jobs(build_huey(settings), preprocessor),
+    )
+
+
+def build_sources(settings: Settings) -> Sources:
+    cache_dir = Path(settings.cache.dir)
+    return Sources(
+        settings,
+        BlobStore(cache_dir / "originals", settings.cache.origin_size_mb),
+        BlobStore(cache_dir / "preprocessed", settings.cache.preprocessed_size_mb),
+    )
+
+
+def build_preprocessor(settings: Settings, sources: Sources, results: BlobStore) -> Preprocessor:
+    security, output = settings.security, settings.output
+    return Preprocessor(
         decode_options=DecodeOptions(
             presets=settings.colors,
             image_params_allowed=frozenset(security.image_params_allowed),
@@ -102,4 +121,7 @@ def build_state(settings: Settings) -> AppState:
             max_out_side=security.max_out_pixels,
             max_frames=security.max_frames,
         ),
+        results=results,
+        sources=sources,
+        store_uploads=settings.uploads.enabled,
     )

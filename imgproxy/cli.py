@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="processes (default: [server] workers)")
     serve.set_defaults(command=_serve)
 
+    worker = commands.add_parser("worker", help="run preprocess jobs from the shared queue")
+    _add_config(worker)
+    worker.set_defaults(command=_worker)
+
     url = commands.add_parser("url", help="print the URL of an image with parameters")
     _add_config(url)
     url.add_argument("path", help="path of the original, e.g. photos/cat.jpg")
@@ -63,6 +67,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers or settings.server.workers,
         log_level="info",
     )
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from imgproxy.app import build_preprocessor, build_sources
+    from imgproxy.cache.stores import BlobStore
+    from imgproxy.jobs.queue import Jobs, build_huey
+
+    results = BlobStore(Path(settings.cache.dir) / "results", settings.cache.result_size_mb)
+    preprocessor = build_preprocessor(settings, build_sources(settings), results)
+    Jobs(build_huey(settings), preprocessor).run(settings.jobs.workers)
     return 0
 
 

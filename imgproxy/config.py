@@ -86,6 +86,13 @@ class UploadsSettings:
 
 
 @dataclass(frozen=True)
+class JobsSettings:
+    redis_url: str = ""
+    consumer: bool = True
+    workers: int = _bounded(1, 1, 64)
+
+
+@dataclass(frozen=True)
 class AdminSettings:
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -118,6 +125,7 @@ class Settings:
     output: OutputSettings = field(default_factory=OutputSettings)
     uploads: UploadsSettings = field(default_factory=UploadsSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
     colors: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -19,8 +19,8 @@ from imgproxy.cache.stores import BlobStore
 from imgproxy.config import Settings
 from imgproxy.errors import ForbiddenByConfig, ImgproxyError
 from imgproxy.params.decode import DecodeOptions, decode
+from imgproxy.sources import Sources
 from imgproxy.web.negotiate import format_token
-from imgproxy.web.sources import Sources
 from imgproxy.web.stats import Stats
 
 SECRETS = (("uploads", "token"), ("admin", "token"))

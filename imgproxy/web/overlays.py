@@ -11,7 +11,7 @@ from imgproxy.origins.guard import check_url, is_absolute
 from imgproxy.params.plan import Overlays, OverlaySource
 
 if TYPE_CHECKING:
-    from imgproxy.web.sources import Sources
+    from imgproxy.sources import Sources
 
 # Failures that leave out a layer that is not required; anything else is the request's fault.
 DROPPABLE = (NotFound, OriginFailed, DeadlineExceeded, SourceTooLarge)

@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from imgproxy.cache.keys import path_tag, result_key
-from imgproxy.errors import DeadlineExceeded, ImgproxyError
+from imgproxy.errors import DeadlineExceeded, ImgproxyError, NotFound
+from imgproxy.jobs.preprocess import result_meta
 from imgproxy.params.decode import decode
 from imgproxy.pipeline.fonts import font_table
 from imgproxy.pipeline.load import sniff
@@ -24,7 +25,7 @@ from imgproxy.pipeline.run import execute
 from imgproxy.web.negotiate import accepted_formats, format_token
 from imgproxy.web.overlays import fetch_overlays
 from imgproxy.web.responses import Answer, etag_matches
-from imgproxy.web.uploads import post_image, result_meta
+from imgproxy.web.uploads import post_image
 
 if TYPE_CHECKING:
     from imgproxy.app import AppState
@@ -53,7 +54,7 @@ async def image(request: Request) -> Response:
 
 
 async def serve_image(request: Request, state: AppState, answer: Answer) -> Response:
-    plan = decode(request.query_params.multi_items(), state.decode_options)
+    plan = decode(request.query_params.multi_items(), state.preprocessor.decode_options)
     origin, path = await state.sources.pick(plan.source, request.path_params["path"])
     negotiated = plan.output.format == "auto"
     accepts = accepted_formats(request.headers.get("accept", "")) if negotiated else frozenset()
@@ -85,7 +86,7 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
     if source is None:
         source = await origin.fetch(path)
     overlays = await fetch_overlays(plan.overlays, origin, state.sources)
-    options = replace(state.render_options, accepts=accepts)
+    options = replace(state.preprocessor.render_options, accepts=accepts)
     rendered = await state.pool.run(execute, plan, source.data, options, overlays)
     state.stats.count("cache_misses")
     state.stats.count("renders")
@@ -147,6 +148,14 @@ async def handle_crash(request: Request, exc: Exception) -> Response:
     )
 
 
+async def job(request: Request) -> Response:
+    state: AppState = request.app.state.imgproxy
+    found = await asyncio.to_thread(state.jobs.status, request.path_params["job_id"])
+    if found is None:
+        raise NotFound(f"there is no job {request.path_params['job_id']}")
+    return JSONResponse(found, headers={"Cache-Control": "no-store"})
+
+
 async def upload(request: Request) -> Response:
     state: AppState = request.app.state.imgproxy
     answer = Answer(request_id(request), state.settings.http)
@@ -156,6 +165,7 @@ async def upload(request: Request) -> Response:
 
 ROUTES = [
     Route("/health", health, methods=["GET", "HEAD"]),
+    Route("/jobs/{job_id}", job, methods=["GET"]),
     Route("/{path:path}", image, methods=["GET", "HEAD"]),
     Route("/{path:path}", upload, methods=["POST"]),
 ]

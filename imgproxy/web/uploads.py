@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Message
 
-from imgproxy.cache.keys import path_tag, result_key
 from imgproxy.errors import ForbiddenByConfig, InvalidParameter, NotFound, SourceTooLarge
-from imgproxy.origins.base import Source
-from imgproxy.params.decode import decode
-from imgproxy.params.plan import Plan
+from imgproxy.jobs.preprocess import Preprocess, result_meta
 from imgproxy.params.spec import Boolean
-from imgproxy.pipeline.context import Rendered
-from imgproxy.pipeline.run import execute
-from imgproxy.web.negotiate import accepted_formats, format_token
 from imgproxy.web.responses import Answer
 
 if TYPE_CHECKING:
@@ -39,22 +32,24 @@ async def post_image(request: Request, state: AppState, answer: Answer) -> Respo
     if not path:
         raise NotFound("POST to the path the image belongs to, for example /photo.jpg")
     data, fields = await read_upload(request, state.settings.origin.max_bytes)
-    pairs, keep_processed, queries = split_controls([*request.query_params.multi_items(), *fields])
-    plan = decode(pairs, state.decode_options)
-    accept = request.headers.get("accept", "")
-    rendered = await _render(state, plan, data, accept)
-    if state.settings.uploads.enabled:
-        await state.sources.store_original(path, data)
-    if keep_processed or queries:
-        original = rendered.body if keep_processed else data
-        validator = await asyncio.to_thread(state.sources.default.keep, path, original)
-        for query in queries:
-            await warm(state, path, Source(original, validator), query, accept)
-    meta = result_meta(rendered, None)
+    pairs, keep_processed, queries, run_async = split_controls(
+        [*request.query_params.multi_items(), *fields]
+    )
+    job = Preprocess(
+        path, data, tuple(pairs), keep_processed, tuple(queries), request.headers.get("accept", "")
+    )
+    if run_async or "respond-async" in request.headers.get("prefer", "").lower():
+        job_id = await asyncio.to_thread(state.jobs.submit, job)
+        return JSONResponse(
+            {"id": job_id, "status": "queued"},
+            status_code=202,
+            headers={**answer.common(), "Location": f"/jobs/{job_id}", "Cache-Control": "no-store"},
+        )
+    rendered, _ = await state.pool.run(state.preprocessor.run, job)
     response = answer.image(
-        meta,
+        result_meta(rendered, None),
         rendered.body,
-        etag=f'"{plan.key}"',
+        etag=f'"{hashlib.sha256(rendered.body).hexdigest()[:40]}"',
         vary=False,
         cache="MISS",
         timings=rendered.timings,
@@ -104,17 +99,19 @@ def _too_large(max_bytes: int) -> SourceTooLarge:
 
 def split_controls(
     pairs: Iterable[tuple[str, str]],
-) -> tuple[list[tuple[str, str]], bool, list[str]]:
-    """(render parameters, cache_processed, cache_queries) of a POST."""
-    render, keep, queries = [], False, []
+) -> tuple[list[tuple[str, str]], bool, list[str], bool]:
+    """(render parameters, cache_processed, cache_queries, async) of a POST."""
+    render, keep, queries, run_async = [], False, [], False
     for key, value in pairs:
         if key == "cache_processed":
             keep = _boolean(key, value)
+        elif key == "async":
+            run_async = _boolean(key, value)
         elif key == "cache_queries":
             queries.extend(_queries(value))
         else:
             render.append((key, value))
-    return render, keep, queries
+    return render, keep, queries, run_async
 
 
 def _boolean(key: str, value: str) -> bool:
@@ -136,42 +133,3 @@ def _queries(value: str) -> list[str]:
             "cache_queries must be a JSON array of query strings", param="cache_queries"
         )
     return queries
-
-
-async def warm(state: AppState, path: str, source: Source, query: str, accept: str) -> None:
-    """Render one cache_queries variant into the result cache, as a GET would find it."""
-    try:
-        plan = decode(parse_qsl(query.lstrip("?"), keep_blank_values=True), state.decode_options)
-    except InvalidParameter as exc:
-        raise InvalidParameter(
-            f"cache_queries {query!r}: {exc.message}", param="cache_queries"
-        ) from None
-    rendered = await _render(state, plan, source.data, accept)
-    accepts = _accepts(plan, accept)
-    token = format_token(plan.output.format, accepts)
-    key = result_key(state.sources.default.name, path, plan.key, token, source.validator)
-    meta, tag = result_meta(rendered, source), path_tag(state.sources.default.name, path)
-    await asyncio.to_thread(state.results.put, key, meta, rendered.body, None, tag)
-
-
-def _accepts(plan: Plan, accept: str) -> frozenset[str]:
-    return accepted_formats(accept) if plan.output.format == "auto" else frozenset()
-
-
-async def _render(state: AppState, plan: Plan, data: bytes, accept: str) -> Rendered:
-    options = replace(state.render_options, accepts=_accepts(plan, accept))
-    return await state.pool.run(execute, plan, data, options)
-
-
-def result_meta(rendered: Rendered, source: Source | None) -> dict[str, object]:
-    """What a cached result keeps besides its bytes, for the headers of later answers."""
-    return {
-        "media_type": rendered.media_type,
-        "width": rendered.width,
-        "height": rendered.height,
-        "source_size": rendered.source.size,
-        "source_width": rendered.source.width,
-        "source_height": rendered.source.height,
-        "last_modified": source.last_modified if source else None,
-        "quality": rendered.quality,
-    }

@@ -14,7 +14,7 @@ from imgproxy.cache.stores import BlobStore
 from imgproxy.config import build_settings
 from imgproxy.errors import ForbiddenByConfig
 from imgproxy.params.plan import SourceRequest
-from imgproxy.web.sources import Sources
+from imgproxy.sources import Sources
 from tests.support.images import astronaut, jpeg, png, quadrants
 from tests.support.origin_server import OriginServer
 from tests.support.s3 import s3_server
