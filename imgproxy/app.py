@@ -11,6 +11,7 @@ from pathlib import Path
 import pyvips
 from starlette.applications import Starlette
 
+from imgproxy.cache.results import Results, build_results
 from imgproxy.cache.stores import BlobStore
 from imgproxy.config import Settings, load_settings
 from imgproxy.errors import ImgproxyError
@@ -28,7 +29,7 @@ from imgproxy.web.stats import FLUSH_EVERY_S, Stats
 class AppState:
     settings: Settings
     sources: Sources
-    results: BlobStore
+    results: Results
     stats: Stats
     pool: RenderPool
     preprocessor: Preprocessor
@@ -80,7 +81,7 @@ def build_state(settings: Settings) -> AppState:
     pyvips.concurrency_set(settings.server.vips_concurrency)
     cache_dir = Path(settings.cache.dir)
     sources = build_sources(settings)
-    results = BlobStore(cache_dir / "results", settings.cache.result_size_mb)
+    results = build_results(settings)
     preprocessor = build_preprocessor(settings, sources, results)
     return AppState(
         settings=settings,
@@ -102,7 +103,7 @@ def build_sources(settings: Settings) -> Sources:
     )
 
 
-def build_preprocessor(settings: Settings, sources: Sources, results: BlobStore) -> Preprocessor:
+def build_preprocessor(settings: Settings, sources: Sources, results: Results) -> Preprocessor:
     security, output = settings.security, settings.output
     return Preprocessor(
         decode_options=DecodeOptions(

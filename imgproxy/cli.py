@@ -72,11 +72,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from imgproxy.app import build_preprocessor, build_sources
-    from imgproxy.cache.stores import BlobStore
+    from imgproxy.cache.results import build_results
     from imgproxy.jobs.queue import Jobs, build_huey
 
-    results = BlobStore(Path(settings.cache.dir) / "results", settings.cache.result_size_mb)
-    preprocessor = build_preprocessor(settings, build_sources(settings), results)
+    preprocessor = build_preprocessor(settings, build_sources(settings), build_results(settings))
     Jobs(build_huey(settings), preprocessor).run(settings.jobs.workers)
     return 0
 

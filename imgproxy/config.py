@@ -76,6 +76,8 @@ class CacheSettings:
     origin_size_mb: int = _bounded(1024, 0)
     result_size_mb: int = _bounded(1024, 0)
     preprocessed_size_mb: int = _bounded(1024, 0)
+    s3_bucket: str = ""
+    s3_prefix: str = "imgproxy/results/"
     origin_ttl_s: int = _bounded(3600, 0)
 
 

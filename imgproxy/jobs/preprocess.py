@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from imgproxy.cache.keys import path_tag, result_key
-from imgproxy.cache.stores import BlobStore
+from imgproxy.cache.results import Results
 from imgproxy.errors import ImgproxyError, InvalidParameter
 from imgproxy.origins.base import Source
 from imgproxy.params.decode import DecodeOptions, decode
@@ -36,7 +36,7 @@ class Preprocess:
 class Preprocessor:
     decode_options: DecodeOptions
     render_options: RenderOptions
-    results: BlobStore
+    results: Results
     sources: Sources
     store_uploads: bool
 
@@ -77,7 +77,7 @@ class Preprocessor:
         name = self.sources.default.name
         key = result_key(name, path, plan.key, token, source.validator)
         meta = result_meta(rendered, source)
-        self.results.put(key, meta, rendered.body, tag=path_tag(name, path))
+        self.results.put(key, meta, rendered.body, path_tag(name, path))
 
 
 def _accepts(plan: Plan, accept: str) -> frozenset[str]:

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from imgproxy.cache.keys import path_tag, result_key
+from imgproxy.cache.results import Results, build_results
 from imgproxy.cache.stores import BlobStore
 from imgproxy.config import Settings
 from imgproxy.errors import ForbiddenByConfig, ImgproxyError
@@ -33,7 +34,7 @@ ACCEPT_SETS = (frozenset(), frozenset({"webp"}), frozenset({"avif"}), frozenset(
 class AdminState:
     settings: Settings
     sources: Sources
-    results: BlobStore
+    results: Results
     originals: BlobStore
     preprocessed: BlobStore
     stats: Stats
@@ -55,7 +56,7 @@ def create_admin_app(settings: Settings) -> Starlette:
         app.state.admin = AdminState(
             settings=settings,
             sources=Sources(settings, originals, preprocessed),
-            results=BlobStore(cache_dir / "results", settings.cache.result_size_mb),
+            results=build_results(settings),
             originals=originals,
             preprocessed=preprocessed,
             stats=Stats(cache_dir / "stats"),
@@ -114,7 +115,8 @@ async def purge(request: Request) -> Response:
     validator = await origin.validator(key_path)
     tokens = {format_token(plan.output.format, accepts) for accepts in ACCEPT_SETS}
     keys = [result_key(origin.name, key_path, plan.key, token, validator or "") for token in tokens]
-    return JSONResponse({"purged": sum(state.results.delete(key) for key in keys)})
+    tag = path_tag(origin.name, key_path)
+    return JSONResponse({"purged": sum(state.results.delete(key, tag) for key in keys)})
 
 
 async def error(request: Request, exc: Exception) -> Response:

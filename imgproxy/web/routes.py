@@ -74,7 +74,8 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
         return answer.not_modified(etag, negotiated)
 
     started = time.perf_counter()
-    entry = state.results.get(key)
+    tag = path_tag(origin.name, path)
+    entry = await state.results.find(key, tag)
     if entry is not None:
         state.stats.count("cache_hits")
         state.stats.count("bytes_sent", len(entry.body))
@@ -100,9 +101,8 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
         cache="MISS",
         timings={"fetch": source.fetch_ms, **rendered.timings},
     )
-    tag = path_tag(origin.name, path)
     response.background = BackgroundTask(
-        asyncio.to_thread, state.results.put, key, meta, rendered.body, None, tag
+        asyncio.to_thread, state.results.put, key, meta, rendered.body, tag
     )
     return response
 
