@@ -9,12 +9,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from imgproxy.cache.stores import BlobStore, Entry, pack, unpack
 from imgproxy.config import Settings
+from imgproxy.origins.s3 import s3_client
 
 log = logging.getLogger(__name__)
 # A shared tier that fails must not fail the request: the render happens again instead.
@@ -125,14 +124,5 @@ def build_results(settings: Settings) -> Results:
     if not c.s3_bucket:
         return Results(local)
     o = settings.origin
-    client = boto3.session.Session().client(
-        "s3",
-        endpoint_url=o.endpoint_url or None,
-        config=Config(
-            region_name=o.region or None,
-            connect_timeout=o.connect_timeout_s,
-            read_timeout=o.timeout_s,
-            retries={"max_attempts": 2, "mode": "standard"},
-        ),
-    )
+    client = s3_client(o.region, o.endpoint_url, o.timeout_s, o.connect_timeout_s)
     return Results(local, SharedResults(c.s3_bucket, c.s3_prefix, client))

@@ -23,6 +23,17 @@ from imgproxy.origins.base import Source
 MISSING = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
 
 
+def s3_client(region: str, endpoint_url: str, timeout_s: float, connect_timeout_s: float) -> Any:
+    """A boto3 S3 client with the standard credential chain and our deadlines."""
+    config = Config(
+        region_name=region or None,
+        connect_timeout=connect_timeout_s,
+        read_timeout=timeout_s,
+        retries={"max_attempts": 2, "mode": "standard"},
+    )
+    return boto3.session.Session().client("s3", endpoint_url=endpoint_url or None, config=config)
+
+
 class S3Origin:
     """Keys are request paths; credentials come from boto3's standard chain."""
 
@@ -39,15 +50,7 @@ class S3Origin:
         self.bucket = bucket
         self.max_bytes = max_bytes
         self.name = f"s3:{endpoint_url}:{region}:{bucket}"
-        config = Config(
-            region_name=region or None,
-            connect_timeout=connect_timeout_s,
-            read_timeout=timeout_s,
-            retries={"max_attempts": 2, "mode": "standard"},
-        )
-        self._client = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint_url or None, config=config
-        )
+        self._client = s3_client(region, endpoint_url, timeout_s, connect_timeout_s)
 
     async def validator(self, path: str) -> str | None:
         return None
