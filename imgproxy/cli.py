@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 
 from imgproxy.config import CONFIG_ENV, Settings, load_settings
 from imgproxy.errors import ConfigError
+from imgproxy.signing import signed_url
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     url.add_argument("path", help="path of the original, e.g. photos/cat.jpg")
     url.add_argument("params", nargs="*", metavar="KEY=VALUE", help="image parameters")
     url.add_argument("--base", help="server address (default: http://[server] host:port)")
+    url.add_argument(
+        "--sign", action="store_true", help="add s= with the first [security] signing_keys key"
+    )
     url.set_defaults(command=_url)
     return parser
 
@@ -106,6 +110,12 @@ def _url(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         pairs.append((key, value))
     base = args.base or f"http://{settings.server.host}:{settings.server.port}"
+    if args.sign:
+        if not settings.security.signing_keys:
+            print("imgproxy: --sign needs [security] signing_keys", file=sys.stderr)
+            return 2
+        print(signed_url(base, args.path, pairs, settings.security.signing_keys[0]))
+        return 0
     query = f"?{urlencode(pairs)}" if pairs else ""
     print(f"{base.rstrip('/')}/{quote(args.path.lstrip('/'))}{query}")
     return 0

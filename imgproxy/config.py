@@ -61,6 +61,7 @@ class SecuritySettings:
     hosts_allowed: tuple[str, ...] = ()
     allow_private_networks: bool = False
     buckets_allowed: tuple[str, ...] = ()
+    signing_keys: tuple[str, ...] = ()
     allow_original_request: bool = False
     image_params_allowed: tuple[str, ...] = ()
     strict_params: bool = False

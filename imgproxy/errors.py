@@ -44,6 +44,11 @@ class ForbiddenByConfig(ImgproxyError):
     code = "forbidden"
 
 
+class BadSignature(ImgproxyError):
+    status = 403
+    code = "bad_signature"
+
+
 class NotFound(ImgproxyError):
     status = 404
     code = "not_found"

@@ -24,7 +24,7 @@ from imgproxy.sources import Sources
 from imgproxy.web.negotiate import format_token
 from imgproxy.web.stats import Stats
 
-SECRETS = (("uploads", "token"), ("admin", "token"))
+SECRETS = (("uploads", "token"), ("admin", "token"), ("security", "signing_keys"))
 REDACTED = "***"
 # Every Accept a format=auto result may have been stored for.
 ACCEPT_SETS = (frozenset(), frozenset({"webp"}), frozenset({"avif"}), frozenset({"avif", "webp"}))

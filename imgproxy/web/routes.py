@@ -22,6 +22,7 @@ from imgproxy.pipeline.fonts import font_table
 from imgproxy.pipeline.load import sniff
 from imgproxy.pipeline.meta import MIME_TYPES
 from imgproxy.pipeline.run import execute
+from imgproxy.signing import SIGNATURE_PARAM, verify
 from imgproxy.web.negotiate import accepted_formats, format_token
 from imgproxy.web.overlays import fetch_overlays
 from imgproxy.web.responses import Answer, etag_matches
@@ -54,7 +55,12 @@ async def image(request: Request) -> Response:
 
 
 async def serve_image(request: Request, state: AppState, answer: Answer) -> Response:
-    plan = decode(request.query_params.multi_items(), state.preprocessor.decode_options)
+    pairs = request.query_params.multi_items()
+    keys = state.settings.security.signing_keys
+    if keys:
+        verify(keys, request.path_params["path"], pairs)
+        pairs = [(k, v) for k, v in pairs if k != SIGNATURE_PARAM]
+    plan = decode(pairs, state.preprocessor.decode_options)
     origin, path = await state.sources.pick(plan.source, request.path_params["path"])
     negotiated = plan.output.format == "auto"
     accepts = accepted_formats(request.headers.get("accept", "")) if negotiated else frozenset()
