@@ -26,7 +26,10 @@ class Sources:
         self.policy = UrlPolicy(s.allow_dynamic_origin, s.hosts_allowed, s.allow_private_networks)
         o = settings.origin
         self.fetcher = UrlOrigin(
-            timeout_s=o.timeout_s, connect_timeout_s=o.connect_timeout_s, max_bytes=o.max_bytes
+            timeout_s=o.timeout_s,
+            connect_timeout_s=o.connect_timeout_s,
+            max_bytes=o.max_bytes,
+            policy=self.policy,
         )
         self.urls = self.cached(self.fetcher)
         self.buckets: dict[tuple[str, str], Origin] = {}

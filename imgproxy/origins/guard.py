@@ -8,7 +8,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from imgproxy.errors import ForbiddenByConfig, InvalidParameter
+from imgproxy.errors import ForbiddenByConfig, InvalidParameter, OriginFailed
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,34 @@ async def check_url(url: str, policy: UrlPolicy, param: str, label: str) -> None
                 raise ForbiddenByConfig(
                     f"{label}: host {host} resolves to a non-public address", param=param
                 )
+
+
+async def pin(
+    url: str, given: tuple[str, int, str] | None, policy: UrlPolicy
+) -> tuple[str, int, str]:
+    """(host, port, address) to connect to for `url`: resolved once, every address checked, so
+    that what was checked is what is connected to. `given` is a resolve= override."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        raise OriginFailed("cannot fetch a URL that is not valid") from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise InvalidParameter(f"{url!r} is not an http(s) URL")
+    if not policy.allow_dynamic_origin:
+        raise ForbiddenByConfig("URLs from requests are not allowed here")
+    if policy.hosts_allowed and not host_allowed(host, policy.hosts_allowed):
+        raise ForbiddenByConfig(f"host {host} is not allowed")
+    if given is not None and given[:2] == (host, port):
+        addresses = {given[2]}
+    else:
+        addresses = await _addresses(host, port)
+    if not addresses:
+        raise OriginFailed(f"host {host} does not resolve")
+    if not policy.allow_private_networks and not all(is_public(a) for a in addresses):
+        raise ForbiddenByConfig(f"host {host} resolves to a non-public address")
+    return host, port, sorted(addresses)[0]
 
 
 async def _addresses(host: str, port: int) -> set[str]:

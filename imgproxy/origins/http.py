@@ -12,6 +12,7 @@ import httpx
 
 from imgproxy.errors import DeadlineExceeded, NotFound, OriginFailed, SourceTooLarge
 from imgproxy.origins.base import Source
+from imgproxy.origins.guard import UrlPolicy, pin
 
 MAX_REDIRECTS = 5
 NOT_FOUND_STATUSES = (404, 410)
@@ -22,7 +23,13 @@ class HttpOrigin:
     """Fetches `base_url` + path; 404/410 -> NotFound, other failures -> OriginFailed."""
 
     def __init__(
-        self, base_url: str, *, timeout_s: float, connect_timeout_s: float, max_bytes: int
+        self,
+        base_url: str,
+        *,
+        timeout_s: float,
+        connect_timeout_s: float,
+        max_bytes: int,
+        follow_redirects: bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
@@ -30,7 +37,7 @@ class HttpOrigin:
         self.name = f"http:{self.base_url}"
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-            follow_redirects=True,
+            follow_redirects=follow_redirects,
             max_redirects=MAX_REDIRECTS,
         )
 
@@ -67,6 +74,8 @@ class HttpOrigin:
     ) -> Source:
         stream = self._client.stream("GET", url, headers=headers, extensions=extensions)
         async with stream as response:
+            if response.is_redirect and "location" in response.headers:
+                raise Redirected(str(response.url.join(response.headers["location"])))
             if response.status_code in NOT_FOUND_STATUSES:
                 raise NotFound(f"{label} was not found at the origin")
             if not response.is_success:
@@ -124,17 +133,44 @@ class Route:
         return url, headers, extensions
 
 
-class UrlOrigin(HttpOrigin):
-    """Fetches whole URLs (layers and watermarks given as absolute URLs); `path` is the URL."""
+class Redirected(Exception):
+    """A redirect that the caller follows itself, after checking where it leads."""
 
-    def __init__(self, *, timeout_s: float, connect_timeout_s: float, max_bytes: int) -> None:
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+class UrlOrigin(HttpOrigin):
+    """Fetches whole URLs taken from requests; `path` is the URL. Each hop is pinned to an
+    address the guard checked (no second DNS answer can swap it), and each redirect is checked
+    again, at most MAX_REDIRECTS of them."""
+
+    def __init__(
+        self, *, timeout_s: float, connect_timeout_s: float, max_bytes: int, policy: UrlPolicy
+    ) -> None:
         super().__init__(
-            "", timeout_s=timeout_s, connect_timeout_s=connect_timeout_s, max_bytes=max_bytes
+            "",
+            timeout_s=timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            max_bytes=max_bytes,
+            follow_redirects=False,
         )
+        self.policy = policy
         self.name = "url"
 
     async def fetch(self, path: str) -> Source:
-        return await self.fetch_url(path, redact(path))
+        return await self.guarded(path, Route())
+
+    async def guarded(self, url: str, route: Route) -> Source:
+        for _ in range(MAX_REDIRECTS + 1):
+            pinned = Route(route.host_header, await pin(url, route.resolve, self.policy))
+            try:
+                return await self.fetch_url(url, redact(url), pinned)
+            except Redirected as hop:
+                # host_header and resolve were given for the first host only.
+                url, route = hop.location, Route()
+        raise OriginFailed(f"more than {MAX_REDIRECTS} redirects for {redact(url)}")
 
 
 class RoutedOrigin:
@@ -149,7 +185,7 @@ class RoutedOrigin:
         return None
 
     async def fetch(self, path: str) -> Source:
-        return await self.fetcher.fetch_url(path, redact(path), self.route)
+        return await self.fetcher.guarded(path, self.route)
 
     async def close(self) -> None:
         return None

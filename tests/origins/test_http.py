@@ -9,8 +9,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from imgproxy.errors import DeadlineExceeded, NotFound, OriginFailed, SourceTooLarge
+from imgproxy.errors import (
+    DeadlineExceeded,
+    ForbiddenByConfig,
+    NotFound,
+    OriginFailed,
+    SourceTooLarge,
+)
 from imgproxy.origins.base import Source
+from imgproxy.origins.guard import UrlPolicy
 from imgproxy.origins.http import HttpOrigin, UrlOrigin
 from tests.support.origin_server import LAST_MODIFIED, OriginServer
 
@@ -20,6 +27,11 @@ FILES = {
     "odd?name#1.gif": b"gif bytes",
     "big.bin": b"x" * 5000,
 }
+
+
+# Tests talk to loopback only, so the policy that lets a URL origin reach it.
+OPEN = UrlPolicy(allow_private_networks=True)
+GUARDED = UrlPolicy()
 
 
 def fetch(url: str, path: str, *, timeout_s: float = 5.0, max_bytes: int = 1_000_000) -> Source:
@@ -33,9 +45,9 @@ def fetch(url: str, path: str, *, timeout_s: float = 5.0, max_bytes: int = 1_000
     return asyncio.run(run())
 
 
-def fetch_url(url: str) -> Source:
+def fetch_url(url: str, policy: UrlPolicy = OPEN) -> Source:
     async def run() -> Source:
-        origin = UrlOrigin(timeout_s=5.0, connect_timeout_s=1.0, max_bytes=1_000_000)
+        origin = UrlOrigin(timeout_s=5.0, connect_timeout_s=1.0, max_bytes=1_000_000, policy=policy)
         try:
             return await origin.fetch(url)
         finally:
@@ -142,3 +154,32 @@ def test_malformed_urls_are_502(url: str) -> None:
     with pytest.raises(OriginFailed) as err:
         fetch_url(url)
     assert err.value.status == 502
+
+
+def test_a_loopback_url_is_refused_before_any_connection(origin):
+    seen = len(origin.requests)
+    with pytest.raises(ForbiddenByConfig) as err:
+        fetch_url(f"{origin.url}/photos/cat.jpg", GUARDED)
+    assert err.value.status == 401 and len(origin.requests) == seen
+
+
+def test_a_host_name_resolving_to_loopback_is_refused_at_connect_time(origin):
+    seen = len(origin.requests)
+    with pytest.raises(ForbiddenByConfig):
+        fetch_url(origin.url.replace("127.0.0.1", "localhost") + "/photos/cat.jpg", GUARDED)
+    assert len(origin.requests) == seen
+
+
+def test_every_redirect_is_checked_again(origin):
+    only_ip = UrlPolicy(allow_private_networks=True, hosts_allowed=("127.0.0.1",))
+    assert fetch_url(f"{origin.url}/redirect/photos/cat.jpg", only_ip).data == b"jpeg bytes"
+    port = origin.url.rsplit(":", 1)[1]
+    with pytest.raises(ForbiddenByConfig):
+        fetch_url(f"{origin.url}/redirect-to/localhost:{port}/photos/cat.jpg", only_ip)
+
+
+def test_more_than_five_redirects_is_502(origin):
+    chain = "redirect/" * 6 + "photos/cat.jpg"
+    with pytest.raises(OriginFailed) as err:
+        fetch_url(f"{origin.url}/{chain}")
+    assert err.value.status == 502 and "redirects" in err.value.message

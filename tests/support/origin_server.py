@@ -21,7 +21,8 @@ LAST_MODIFIED = formatdate(1_700_000_000, usegmt=True)
 class OriginServer:
     """`with OriginServer({"a.jpg": b"..."}) as origin:` serves at `origin.url`.
 
-    Special paths: status/<code>, slow/<seconds>, drip, endless, redirect/<path>.
+    Special paths: status/<code>, slow/<seconds>, drip, endless, redirect/<path>,
+    redirect-to/<host:port>/<path>.
     """
 
     def __init__(self, files: dict[str, bytes]) -> None:
@@ -66,6 +67,7 @@ def _handler_for(origin: OriginServer) -> type[BaseHTTPRequestHandler]:
                 "drip": self._drip,
                 "endless": self._endless,
                 "redirect": self._redirect,
+                "redirect-to": self._redirect_to,
             }
             if path in origin.files:
                 self._file(path)
@@ -113,6 +115,10 @@ def _handler_for(origin: OriginServer) -> type[BaseHTTPRequestHandler]:
         def _redirect(self, target: str) -> None:
             # Re-encode: the target was unquoted above and headers must stay ASCII.
             self._send(302, b"", {"Location": "/" + quote(target)})
+
+        def _redirect_to(self, target: str) -> None:
+            host, _, path = target.partition("/")
+            self._send(302, b"", {"Location": f"http://{host}/{quote(path)}"})
 
         def _drip(self, _: str) -> None:
             self.send_response(200)
