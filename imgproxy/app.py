@@ -20,7 +20,7 @@ from imgproxy.jobs.queue import Jobs, build_huey
 from imgproxy.params.decode import DecodeOptions
 from imgproxy.pipeline.context import RenderOptions
 from imgproxy.sources import Sources
-from imgproxy.web.limits import RenderPool
+from imgproxy.web.limits import Coalescer, RenderPool
 from imgproxy.web.routes import ROUTES, handle_crash, handle_error
 from imgproxy.web.stats import FLUSH_EVERY_S, Stats
 
@@ -32,6 +32,7 @@ class AppState:
     results: Results
     stats: Stats
     pool: RenderPool
+    coalescer: Coalescer
     preprocessor: Preprocessor
     jobs: Jobs
 
@@ -89,6 +90,7 @@ def build_state(settings: Settings) -> AppState:
         results=results,
         stats=Stats(cache_dir / "stats"),
         pool=RenderPool(settings.server.slots(), settings.server.queue_size),
+        coalescer=Coalescer(),
         preprocessor=preprocessor,
         jobs=Jobs(build_huey(settings), preprocessor),
     )

@@ -70,6 +70,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port or settings.server.port,
         workers=args.workers or settings.server.workers,
         log_level="info",
+        # On SIGTERM, requests in flight finish (up to their own deadline) before the exit.
+        timeout_graceful_shutdown=int(settings.server.request_timeout_s) + 1,
     )
     return 0
 

@@ -74,6 +74,12 @@ class Overloaded(ImgproxyError):
     code = "overloaded"
 
 
+class ClientGone(ImgproxyError):
+    # nginx's code for a client that closed the connection; nobody reads this answer.
+    status = 499
+    code = "client_closed_request"
+
+
 class DeadlineExceeded(ImgproxyError):
     status = 504
     code = "timeout"

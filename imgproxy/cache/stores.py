@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import pickle
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,8 @@ from typing import Any
 import diskcache
 
 MB = 1024 * 1024
-HEADER = struct.Struct(">I")
+# Meta length, body length and the body's CRC-32: a torn or damaged entry never reads as valid.
+HEADER = struct.Struct(">III")
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,15 @@ class BlobStore:
     def get(self, key: str) -> Entry | None:
         if self._cache is None:
             return None
-        value = self._cache.get(key)
-        return unpack(value) if isinstance(value, bytes) else None
+        try:
+            value = self._cache.get(key)
+        except (OSError, ValueError, pickle.UnpicklingError):
+            value = None
+        entry = unpack(value) if isinstance(value, bytes) else None
+        if entry is None and value is not None:
+            # Damaged: drop it so that the next request renders and stores it again.
+            self._cache.delete(key)
+        return entry
 
     def put(
         self,
@@ -71,19 +81,20 @@ class BlobStore:
 
 def pack(meta: dict[str, Any], body: bytes) -> bytes:
     header = json.dumps(meta, separators=(",", ":")).encode()
-    return HEADER.pack(len(header)) + header + body
+    return HEADER.pack(len(header), len(body), zlib.crc32(body)) + header + body
 
 
 def unpack(value: bytes) -> Entry | None:
-    """The entry, or None when the bytes are not one (a torn or foreign value)."""
+    """The entry, or None when the bytes are not one (torn, damaged or foreign)."""
     if len(value) < HEADER.size:
         return None
-    (length,) = HEADER.unpack_from(value)
-    start = HEADER.size + length
-    if start > len(value):
+    meta_length, body_length, checksum = HEADER.unpack_from(value)
+    start = HEADER.size + meta_length
+    body = value[start:]
+    if len(body) != body_length or zlib.crc32(body) != checksum:
         return None
     try:
         meta = json.loads(value[HEADER.size : start])
     except ValueError:
         return None
-    return Entry(meta, value[start:]) if isinstance(meta, dict) else None
+    return Entry(meta, body) if isinstance(meta, dict) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pyvips
@@ -11,6 +12,11 @@ from imgproxy.pipeline.animation import frames_to_load
 from imgproxy.pipeline.context import Context, SourceInfo
 from imgproxy.pipeline.quality import estimate_jpeg_quality
 from imgproxy.pipeline.sizing import jpeg_shrink, plan_scale
+
+# Loaders libvips marks untrusted (SVG, PDF, ImageMagick, MATLAB, ...) parse formats too rich to
+# expose to files from the internet.
+pyvips.block_untrusted_set(True)
+SVG_START = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*(<!DOCTYPE[^>]*>\s*)?<svg", re.S)
 
 # Orientations 5-8 turn the image a quarter: width and height swap.
 SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
@@ -40,6 +46,10 @@ def sniff(data: bytes) -> SourceInfo:
 
 
 def open_image(data: bytes, **options: Any) -> pyvips.Image:
+    if SVG_START.match(data[:4096]):
+        raise UndecodableImage(
+            "SVG originals are refused: scripts and external entities ride in them"
+        )
     try:
         return pyvips.Image.new_from_buffer(data, "", **options)
     except pyvips.Error as exc:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from imgproxy.errors import Overloaded
+from starlette.requests import Request
+
+from imgproxy.errors import ClientGone, Overloaded
 
 T = TypeVar("T")
 RETRY_AFTER_S = 1
@@ -36,3 +38,50 @@ class RenderPool:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class Coalescer:
+    """Identical renders in flight run once; every request for the key gets the result."""
+
+    def __init__(self) -> None:
+        self._inflight: dict[str, asyncio.Task[Any]] = {}
+        self._waiters: dict[str, int] = {}
+
+    async def run(self, key: str, make: Callable[[], Awaitable[T]]) -> T:
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(make())
+            self._inflight[key] = task
+            task.add_done_callback(lambda _: self._forget(key))
+        self._waiters[key] = self._waiters.get(key, 0) + 1
+        try:
+            return await asyncio.shield(task)
+        finally:
+            self._waiters[key] -= 1
+            if self._waiters[key] == 0:
+                del self._waiters[key]
+                # Every waiter has gone: work still queued for a render slot is not wanted.
+                if not task.done():
+                    task.cancel()
+
+    def _forget(self, key: str) -> None:
+        self._inflight.pop(key, None)
+
+
+async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """`work`'s result; cancelled (and ClientGone raised) when the client disconnects first."""
+    working = asyncio.ensure_future(work)
+    watching = asyncio.ensure_future(_disconnect(request))
+    try:
+        done, _ = await asyncio.wait({working, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watching.cancel()
+    if working not in done:
+        working.cancel()
+        raise ClientGone("the client went away before the image was ready")
+    return working.result()
+
+
+async def _disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        continue

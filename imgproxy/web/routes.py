@@ -9,7 +9,6 @@ import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -23,6 +22,7 @@ from imgproxy.pipeline.load import sniff
 from imgproxy.pipeline.meta import MIME_TYPES
 from imgproxy.pipeline.run import execute
 from imgproxy.signing import SIGNATURE_PARAM, verify
+from imgproxy.web.limits import until_disconnected
 from imgproxy.web.negotiate import accepted_formats, format_token
 from imgproxy.web.overlays import fetch_overlays
 from imgproxy.web.responses import Answer, etag_matches
@@ -31,6 +31,7 @@ from imgproxy.web.uploads import post_image
 if TYPE_CHECKING:
     from imgproxy.app import AppState
     from imgproxy.origins.base import Origin, Source
+    from imgproxy.pipeline.context import Rendered
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -90,27 +91,29 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
             entry.meta, entry.body, etag=etag, vary=negotiated, cache="HIT", timings=timings
         )
 
-    if source is None:
-        source = await origin.fetch(path)
-    overlays = await fetch_overlays(plan.overlays, origin, state.sources)
-    options = replace(state.preprocessor.render_options, accepts=accepts)
-    rendered = await state.pool.run(execute, plan, source.data, options, overlays)
+    async def render() -> tuple[Rendered, Source]:
+        fetched = source or await origin.fetch(path)
+        overlays = await fetch_overlays(plan.overlays, origin, state.sources)
+        options = replace(state.preprocessor.render_options, accepts=accepts)
+        rendered = await state.pool.run(execute, plan, fetched.data, options, overlays)
+        state.stats.count("renders")
+        await asyncio.to_thread(
+            state.results.put, key, result_meta(rendered, fetched), rendered.body, tag
+        )
+        return rendered, fetched
+
+    # Identical requests in flight share one render; a client that leaves stops waiting for it.
+    rendered, fetched = await until_disconnected(request, state.coalescer.run(key, render))
     state.stats.count("cache_misses")
-    state.stats.count("renders")
     state.stats.count("bytes_sent", len(rendered.body))
-    meta = result_meta(rendered, source)
-    response = answer.image(
-        meta,
+    return answer.image(
+        result_meta(rendered, fetched),
         rendered.body,
         etag=etag,
         vary=negotiated,
         cache="MISS",
-        timings={"fetch": source.fetch_ms, **rendered.timings},
+        timings={"fetch": fetched.fetch_ms, **rendered.timings},
     )
-    response.background = BackgroundTask(
-        asyncio.to_thread, state.results.put, key, meta, rendered.body, tag
-    )
-    return response
 
 
 async def original(origin: Origin, path: str, answer: Answer) -> Response:
