@@ -7,7 +7,7 @@ CONFIG ?= config/imgproxy.toml
 # tests of Redis-backed jobs.
 DEBIAN_PACKAGES := fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-sans redis-server
 
-.PHONY: run test lint format bench samples gallery system clean
+.PHONY: run test fuzz lint format bench samples gallery system clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ run: $(STAMP) system
 
 test: $(STAMP) system
 	$(BIN)/pytest -q
+
+fuzz: $(STAMP) system
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-50000} $(BIN)/pytest -q tests/web/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

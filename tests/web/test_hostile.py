@@ -1,0 +1,62 @@
+"""A corpus of hostile originals: each answers its documented status within a second, and the
+server stays healthy."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.server import running_server
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_hostile_corpus.py"
+
+
+def load_corpus_script():
+    spec = importlib.util.spec_from_file_location("make_hostile_corpus", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    return folder, load_corpus_script().write(folder)
+
+
+@pytest.fixture(scope="module")
+def client(corpus, tmp_path_factory):
+    folder, _ = corpus
+    settings = {
+        "origin": {"kind": "local", "root": str(folder)},
+        "cache": {"dir": str(tmp_path_factory.mktemp("cache"))},
+    }
+    with running_server(settings) as url, httpx.Client(base_url=url, timeout=30) as http:
+        yield http
+
+
+def test_the_corpus_has_at_least_thirty_files(corpus):
+    assert len(corpus[1]) >= 30
+
+
+def test_every_hostile_file_gets_its_status_quickly_and_the_server_stays_healthy(corpus, client):
+    _, expected = corpus
+    slow, wrong = [], []
+    for name, status in expected.items():
+        started = time.monotonic()
+        response = client.get(f"/{name}", params={"width": 100})
+        elapsed = time.monotonic() - started
+        if response.status_code != status:
+            wrong.append((name, response.status_code, response.text[:120]))
+        if response.status_code >= 400:
+            assert response.json()["error"]["status"] == response.status_code
+        if elapsed > 1.0:
+            slow.append((name, round(elapsed, 2)))
+    assert not wrong, wrong
+    assert not slow, slow
+    assert client.get("/health").text == "healthy"
