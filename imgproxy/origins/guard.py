@@ -41,16 +41,19 @@ def is_public(address: str) -> bool:
 
 async def check_url(url: str, policy: UrlPolicy, param: str, label: str) -> None:
     """Raise unless `url` (taken from a request) may be fetched under `policy`."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if host is None or parts.scheme.lower() not in ("http", "https"):
         raise InvalidParameter(f"{label}: {url!r} is not an http(s) URL", param=param)
     if not policy.allow_dynamic_origin:
         raise ForbiddenByConfig(f"{label}: absolute URLs are not allowed here", param=param)
-    host = parts.hostname
     if policy.hosts_allowed and not host_allowed(host, policy.hosts_allowed):
         raise ForbiddenByConfig(f"{label}: host {host} is not allowed", param=param)
     if not policy.allow_private_networks:
-        for address in await _addresses(host, parts.port or 443):
+        for address in await _addresses(host, port or 443):
             if not is_public(address):
                 raise ForbiddenByConfig(
                     f"{label}: host {host} resolves to a non-public address", param=param

@@ -75,7 +75,18 @@ def test_the_dynamic_origin_switch_and_the_host_list_refuse_with_401():
         )
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/a.png", "http:///nohost", "file:///etc/passwd"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/a.png",
+        "http:///nohost",
+        "file:///etc/passwd",
+        "http://[]/a.png",
+        "http://[::1/a.png",
+        "http://example.com:99999/a.png",
+        "http://example.com:port/a.png",
+    ],
+)
 def test_urls_that_are_not_http_are_400(url):
     with pytest.raises(InvalidParameter):
         check(url)

@@ -183,3 +183,9 @@ def test_more_than_five_redirects_is_502(origin):
     with pytest.raises(OriginFailed) as err:
         fetch_url(f"{origin.url}/{chain}")
     assert err.value.status == 502 and "redirects" in err.value.message
+
+
+def test_a_connection_reset_is_502(origin):
+    with pytest.raises(OriginFailed) as err:
+        fetch(origin.url, "reset")
+    assert err.value.status == 502

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import socket
+import struct
 import sys
 import threading
 import time
@@ -21,7 +23,7 @@ LAST_MODIFIED = formatdate(1_700_000_000, usegmt=True)
 class OriginServer:
     """`with OriginServer({"a.jpg": b"..."}) as origin:` serves at `origin.url`.
 
-    Special paths: status/<code>, slow/<seconds>, drip, endless, redirect/<path>,
+    Special paths: status/<code>, slow/<seconds>, drip, endless, reset, redirect/<path>,
     redirect-to/<host:port>/<path>.
     """
 
@@ -68,6 +70,7 @@ def _handler_for(origin: OriginServer) -> type[BaseHTTPRequestHandler]:
                 "endless": self._endless,
                 "redirect": self._redirect,
                 "redirect-to": self._redirect_to,
+                "reset": self._reset,
             }
             if path in origin.files:
                 self._file(path)
@@ -115,6 +118,12 @@ def _handler_for(origin: OriginServer) -> type[BaseHTTPRequestHandler]:
         def _redirect(self, target: str) -> None:
             # Re-encode: the target was unquoted above and headers must stay ASCII.
             self._send(302, b"", {"Location": "/" + quote(target)})
+
+        def _reset(self, _: str) -> None:
+            # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
 
         def _redirect_to(self, target: str) -> None:
             host, _, path = target.partition("/")

@@ -19,7 +19,7 @@ def origin():
 @pytest.fixture(scope="module")
 def client(origin, tmp_path_factory):
     settings = {
-        "origin": {"kind": "http", "url": origin.url, "timeout_s": 0.8},
+        "origin": {"kind": "http", "url": origin.url, "timeout_s": 0.8, "max_bytes": 1_000_000},
         "cache": {"dir": str(tmp_path_factory.mktemp("cache"))},
     }
     with running_server(settings) as url, httpx.Client(base_url=url, timeout=30) as http:
@@ -54,6 +54,9 @@ def test_the_origin_etag_takes_part_in_the_result_etag(client):
         ("/status/500", 502, "origin_failed"),
         ("/status/403", 502, "origin_failed"),
         ("/slow/3", 504, "timeout"),
+        ("/drip", 504, "timeout"),
+        ("/reset", 502, "origin_failed"),
+        ("/endless", 413, "source_too_large"),
     ],
 )
 def test_origin_failures_map_to_documented_statuses(client, path, status, code):
@@ -61,3 +64,11 @@ def test_origin_failures_map_to_documented_statuses(client, path, status, code):
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_configured_origin_may_redirect_to_another_loopback_port(client, origin):
+    """The operator chose the origin, loopback included: its redirects are followed."""
+    with OriginServer({"elsewhere.jpg": jpeg(astronaut())}) as other:
+        host = other.url.removeprefix("http://")
+        response = client.get(f"/redirect-to/{host}/elsewhere.jpg?width=20")
+    assert response.status_code == 200
