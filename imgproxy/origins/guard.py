@@ -91,6 +91,6 @@ async def pin(
 async def _addresses(host: str, port: int) -> set[str]:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
+    except (OSError, UnicodeError):
         return set()
     return {str(info[4][0]) for info in infos}

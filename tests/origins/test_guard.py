@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from imgproxy.errors import ForbiddenByConfig, InvalidParameter
-from imgproxy.origins.guard import UrlPolicy, check_url, host_allowed, is_public
+from imgproxy.errors import ForbiddenByConfig, InvalidParameter, OriginFailed
+from imgproxy.origins.guard import UrlPolicy, check_url, host_allowed, is_public, pin
 
 
 @pytest.mark.parametrize(
@@ -90,3 +90,10 @@ def test_the_dynamic_origin_switch_and_the_host_list_refuse_with_401():
 def test_urls_that_are_not_http_are_400(url):
     with pytest.raises(InvalidParameter):
         check(url)
+
+
+@pytest.mark.parametrize("host", ["\x80", "a..b", "-" * 70])
+def test_host_names_that_cannot_be_resolved_are_502(host):
+    with pytest.raises(OriginFailed) as err:
+        asyncio.run(pin(f"http://{host}/a.png", None, UrlPolicy()))
+    assert err.value.status == 502 and "does not resolve" in err.value.message
