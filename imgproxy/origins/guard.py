@@ -22,20 +22,58 @@ def is_absolute(url: str) -> bool:
     return url.lower().startswith(("http://", "https://"))
 
 
+def ascii_host(host: str) -> str:
+    """`host` in its ASCII (punycode) form, lower case; unchanged when it is no valid name."""
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return host.lower()
+
+
 def host_allowed(host: str, patterns: tuple[str, ...]) -> bool:
-    """Exact host names, or `*.example.com` for any subdomain of example.com."""
-    host = host.lower().rstrip(".")
-    for pattern in (p.lower() for p in patterns):
+    """Exact host names, or `*.example.com` for any subdomain of example.com; an international
+    name matches in either spelling (bücher.example, xn--bcher-kva.example)."""
+    host = ascii_host(host).rstrip(".")
+    for pattern in (ascii_host(p) for p in patterns):
         if host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:])):
             return True
     return False
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address: compatible, mapped, translated, NAT64.
+IPV4_IN_LAST_32_BITS = tuple(
+    ipaddress.IPv6Network(net)
+    for net in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96")
+)
+# Reachable only inside one site: deprecated site-local, and local-use NAT64 (RFC 8215).
+SITE_ONLY = tuple(ipaddress.IPv6Network(net) for net in ("fec0::/10", "64:ff9b:1::/48"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses that traffic to `ip` is really bound for (6to4, Teredo, NAT64, ...)."""
+    if any(ip in net for net in IPV4_IN_LAST_32_BITS):
+        return (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF),)
+    if ip.sixtofour is not None:
+        return (ip.sixtofour,)
+    if ip.teredo is not None:
+        return ip.teredo
+    return ()
+
+
 def is_public(address: str) -> bool:
-    """False for loopback, private, link-local, CGNAT, multicast, reserved and unspecified."""
+    """False for loopback, private, link-local, site-local, CGNAT, multicast, reserved and
+    unspecified addresses, also when an IPv6 address carries one of them as an embedded IPv4."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in SITE_ONLY):
+            return False
+        inner = embedded_ipv4(ip)
+        if inner:
+            return all(_is_global(v4) for v4 in inner)
+    return _is_global(ip)
+
+
+def _is_global(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
@@ -62,12 +100,13 @@ async def check_url(url: str, policy: UrlPolicy, param: str, label: str) -> None
 
 async def pin(
     url: str, given: tuple[str, int, str] | None, policy: UrlPolicy
-) -> tuple[str, int, str]:
-    """(host, port, address) to connect to for `url`: resolved once, every address checked, so
-    that what was checked is what is connected to. `given` is a resolve= override."""
+) -> tuple[str, int, tuple[str, ...]]:
+    """(host, port, addresses) to connect to for `url`: resolved once, every address checked, so
+    that what was checked is what is connected to; addresses keep the resolver's order.
+    `given` is a resolve= override."""
     try:
         parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
+        host = ascii_host(parts.hostname or "")
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     except ValueError:
         raise OriginFailed("cannot fetch a URL that is not valid") from None
@@ -77,20 +116,21 @@ async def pin(
         raise ForbiddenByConfig("URLs from requests are not allowed here")
     if policy.hosts_allowed and not host_allowed(host, policy.hosts_allowed):
         raise ForbiddenByConfig(f"host {host} is not allowed")
-    if given is not None and given[:2] == (host, port):
-        addresses = {given[2]}
+    if given is not None and (ascii_host(given[0]), given[1]) == (host, port):
+        addresses: tuple[str, ...] = (given[2],)
     else:
         addresses = await _addresses(host, port)
     if not addresses:
         raise OriginFailed(f"host {host} does not resolve")
     if not policy.allow_private_networks and not all(is_public(a) for a in addresses):
         raise ForbiddenByConfig(f"host {host} resolves to a non-public address")
-    return host, port, sorted(addresses)[0]
+    return host, port, addresses
 
 
-async def _addresses(host: str, port: int) -> set[str]:
+async def _addresses(host: str, port: int) -> tuple[str, ...]:
+    """The addresses of `host` in the resolver's order (it sorts them by preference), no repeats."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        return set()
-    return {str(info[4][0]) for info in infos}
+        return ()
+    return tuple(dict.fromkeys(str(info[4][0]) for info in infos))

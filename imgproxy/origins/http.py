@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
@@ -62,7 +63,8 @@ class HttpOrigin:
         except (TimeoutError, httpx.TimeoutException):
             raise DeadlineExceeded(f"the origin did not deliver {label} in time") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise OriginFailed(f"fetching {label} failed: {type(exc).__name__}") from None
+            failed = Unreachable if isinstance(exc, httpx.ConnectError) else OriginFailed
+            raise failed(f"fetching {label} failed: {type(exc).__name__}") from None
 
     async def _get(
         self,
@@ -75,7 +77,7 @@ class HttpOrigin:
         stream = self._client.stream("GET", url, headers=headers, extensions=extensions)
         async with stream as response:
             if response.is_redirect and "location" in response.headers:
-                raise Redirected(str(response.url.join(response.headers["location"])))
+                raise Redirected(response.headers["location"])
             if response.status_code in NOT_FOUND_STATUSES:
                 raise NotFound(f"{label} was not found at the origin")
             if not response.is_success:
@@ -117,16 +119,21 @@ class Route:
     """How to reach a URL's host: another Host header, and/or a fixed address (`resolve`)."""
 
     host_header: str | None = None
-    # (host, port, address): connect to address when the URL names host:port, as curl's --resolve.
+    # (host, port, address): connect to address; the URL must name host:port (ASCII host).
     resolve: tuple[str, int, str] | None = None
 
     def apply(self, url: httpx.URL) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
         headers: dict[str, str] = {}
         extensions: dict[str, str] = {}
         port = url.port or (443 if url.scheme == "https" else 80)
-        if self.resolve is not None and (url.host, port) == self.resolve[:2]:
-            headers["Host"] = url.netloc.decode()
-            extensions["sni_hostname"] = url.host
+        # raw_host is what goes on the wire (punycode); url.host would be the decoded IDN.
+        host = url.raw_host.decode("ascii").lower()
+        if self.resolve is not None:
+            if (host, port) != self.resolve[:2]:
+                # Else httpx would look the name up itself, past the checked address.
+                raise OriginFailed(f"refusing to fetch from {host}: not the host that was checked")
+            headers["Host"] = url.netloc.decode("ascii")
+            extensions["sni_hostname"] = host
             url = url.copy_with(host=self.resolve[2])
         if self.host_header:
             headers["Host"] = self.host_header
@@ -134,7 +141,8 @@ class Route:
 
 
 class Redirected(Exception):
-    """A redirect that the caller follows itself, after checking where it leads."""
+    """A redirect that the caller follows itself, after checking where it leads; `location` is
+    the Location header as sent, to be joined with the URL that was asked for."""
 
     def __init__(self, location: str) -> None:
         super().__init__(location)
@@ -164,13 +172,25 @@ class UrlOrigin(HttpOrigin):
 
     async def guarded(self, url: str, route: Route) -> Source:
         for _ in range(MAX_REDIRECTS + 1):
-            pinned = Route(route.host_header, await pin(url, route.resolve, self.policy))
+            # The ASCII form, so that the name checked and pinned is the name httpx sends.
+            url = str(_parse(url, redact(url)))
             try:
-                return await self.fetch_url(url, redact(url), pinned)
+                return await self._pinned(url, route)
             except Redirected as hop:
+                # Joined with the URL's name, not with the pinned address the response came from;
                 # host_header and resolve were given for the first host only.
-                url, route = hop.location, Route()
+                url, route = urljoin(url, hop.location), Route()
         raise OriginFailed(f"more than {MAX_REDIRECTS} redirects for {redact(url)}")
+
+    async def _pinned(self, url: str, route: Route) -> Source:
+        """Fetch `url` from its checked addresses in the resolver's order, until one connects."""
+        host, port, addresses = await pin(url, route.resolve, self.policy)
+        for address in addresses[:-1]:
+            with contextlib.suppress(Unreachable):
+                pinned = Route(route.host_header, (host, port, address))
+                return await self.fetch_url(url, redact(url), pinned)
+        pinned = Route(route.host_header, (host, port, addresses[-1]))
+        return await self.fetch_url(url, redact(url), pinned)
 
 
 class RoutedOrigin:
@@ -189,6 +209,10 @@ class RoutedOrigin:
 
     async def close(self) -> None:
         return None
+
+
+class Unreachable(OriginFailed):
+    """No connection to this address; another address of the same host may still answer."""
 
 
 def redact(url: str) -> str:

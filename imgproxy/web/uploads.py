@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ from starlette.types import Message
 from imgproxy.errors import ForbiddenByConfig, InvalidParameter, NotFound, SourceTooLarge
 from imgproxy.jobs.preprocess import Preprocess, result_meta
 from imgproxy.params.spec import Boolean
+from imgproxy.signing import same_secret
 from imgproxy.web.responses import Answer
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def check_token(authorization: str, token: str) -> None:
     if not token:
         raise ForbiddenByConfig("POST is turned off on this server ([uploads] token is not set)")
     scheme, _, offered = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(offered.strip(), token):
+    if scheme.lower() != "bearer" or not same_secret(offered.strip(), token):
         raise ForbiddenByConfig("POST needs Authorization: Bearer with the server's token")
 
 

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from imgproxy.errors import ForbiddenByConfig, InvalidParameter, OriginFailed
+from imgproxy.origins import guard
 from imgproxy.origins.guard import UrlPolicy, check_url, host_allowed, is_public, pin
 
 
@@ -27,13 +28,41 @@ from imgproxy.origins.guard import UrlPolicy, check_url, host_allowed, is_public
         "::ffff:127.0.0.1",
         "::ffff:10.0.0.1",
         "::",
+        "fec0::1",
     ],
 )
 def test_non_public_addresses_are_recognised(address):
     assert not is_public(address)
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "93.184.216.34", "2001:4860:4860::8888"])
+@pytest.mark.parametrize(
+    ("address", "inner"),
+    [
+        ("::127.0.0.1", "IPv4-compatible"),
+        ("::ffff:0:7f00:1", "IPv4-translated"),
+        ("2002:7f00:1::1", "6to4 of 127.0.0.1"),
+        ("2002:a00:1::1", "6to4 of 10.0.0.1"),
+        ("64:ff9b::a00:1", "NAT64 of 10.0.0.1"),
+        ("64:ff9b::a9fe:a9fe", "NAT64 of 169.254.169.254"),
+        ("64:ff9b:1::a00:1", "local-use NAT64"),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo client 127.0.0.1"),
+        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "Teredo client 10.0.0.1"),
+    ],
+)
+def test_ipv6_forms_carrying_a_non_public_ipv4_are_refused(address, inner):
+    assert not is_public(address), inner
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "8.8.8.8",
+        "93.184.216.34",
+        "2001:4860:4860::8888",
+        "2002:808:808::1",
+        "64:ff9b::808:808",
+    ],
+)
 def test_public_addresses_are_recognised(address):
     assert is_public(address)
 
@@ -46,6 +75,11 @@ def test_host_patterns_match_exact_hosts_and_subdomains():
     )
     assert not host_allowed("cdn.example.org.evil.com", patterns)
     assert not host_allowed("example.com", patterns)
+
+
+def test_international_host_names_match_in_either_spelling():
+    assert host_allowed("xn--bcher-kva.example", ("bücher.example",))
+    assert host_allowed("img.bücher.example", ("*.xn--bcher-kva.example",))
 
 
 def check(url: str, **policy: object) -> None:
@@ -97,3 +131,30 @@ def test_host_names_that_cannot_be_resolved_are_502(host):
     with pytest.raises(OriginFailed) as err:
         asyncio.run(pin(f"http://{host}/a.png", None, UrlPolicy()))
     assert err.value.status == 502 and "does not resolve" in err.value.message
+
+
+def test_pin_keeps_the_resolvers_order_of_addresses(dns):
+    dns["dual.test"] = ("93.184.216.34", "2001:4860:4860::8888")
+    host, port, addresses = asyncio.run(pin("http://dual.test/a.png", None, UrlPolicy()))
+    assert (host, port, addresses) == ("dual.test", 80, ("93.184.216.34", "2001:4860:4860::8888"))
+
+
+def test_pin_resolves_and_returns_the_ascii_form_of_an_international_name(dns):
+    dns["xn--bcher-kva.example"] = ("93.184.216.34",)
+    for url in ("https://bücher.example/a.png", "https://XN--BCHER-KVA.example/a.png"):
+        host, port, addresses = asyncio.run(pin(url, None, UrlPolicy()))
+        assert (host, port, addresses) == ("xn--bcher-kva.example", 443, ("93.184.216.34",))
+
+
+def test_a_name_resolving_to_an_embedded_loopback_is_refused(dns):
+    dns["nat64.test"] = ("64:ff9b::7f00:1",)
+    with pytest.raises(ForbiddenByConfig):
+        asyncio.run(pin("http://nat64.test/a.png", None, UrlPolicy()))
+
+
+def test_tests_resolve_only_localhost_literals_and_names_they_add(dns):
+    resolve = guard._addresses
+    assert asyncio.run(resolve("localhost", 80)) == ("127.0.0.1",)
+    assert asyncio.run(resolve("127.1", 80)) == ("127.0.0.1",)
+    assert asyncio.run(resolve("::1", 80)) == ("::1",)
+    assert asyncio.run(resolve("example.com", 80)) == ()

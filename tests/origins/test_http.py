@@ -7,6 +7,7 @@ import hashlib
 import socket
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from imgproxy.errors import (
@@ -18,7 +19,7 @@ from imgproxy.errors import (
 )
 from imgproxy.origins.base import Source
 from imgproxy.origins.guard import UrlPolicy
-from imgproxy.origins.http import HttpOrigin, UrlOrigin
+from imgproxy.origins.http import HttpOrigin, Route, UrlOrigin
 from tests.support.origin_server import LAST_MODIFIED, OriginServer
 
 FILES = {
@@ -189,3 +190,50 @@ def test_a_connection_reset_is_502(origin):
     with pytest.raises(OriginFailed) as err:
         fetch(origin.url, "reset")
     assert err.value.status == 502
+
+
+def port_of(origin: OriginServer) -> str:
+    return origin.url.rsplit(":", 1)[1]
+
+
+def test_an_international_host_name_is_pinned_to_its_checked_address(origin, dns):
+    dns["xn--bcher-kva.example"] = ("127.0.0.1",)
+    port = port_of(origin)
+    for host in ("xn--bcher-kva.example", "bücher.example"):
+        assert fetch_url(f"http://{host}:{port}/photos/cat.jpg").data == b"jpeg bytes"
+        assert origin.hosts[-1] == f"xn--bcher-kva.example:{port}"
+
+
+def test_a_url_the_pin_does_not_name_is_not_fetched():
+    route = Route(resolve=("a.test", 80, "127.0.0.1"))
+    with pytest.raises(OriginFailed):
+        route.apply(httpx.URL("http://b.test/a.png"))
+
+
+def test_a_relative_redirect_keeps_the_host_name(origin):
+    port = port_of(origin)
+    assert fetch_url(f"http://localhost:{port}/redirect/photos/cat.jpg").data == b"jpeg bytes"
+    assert origin.requests[-2:] == ["redirect/photos/cat.jpg", "photos/cat.jpg"]
+    assert origin.hosts[-2:] == [f"localhost:{port}", f"localhost:{port}"]
+
+
+def test_a_relative_redirect_is_checked_against_its_host_name(origin):
+    only_localhost = UrlPolicy(allow_private_networks=True, hosts_allowed=("localhost",))
+    port = port_of(origin)
+    url = f"http://localhost:{port}/redirect/photos/cat.jpg"
+    assert fetch_url(url, only_localhost).data == b"jpeg bytes"
+
+
+def test_the_next_address_is_tried_when_one_refuses_the_connection(origin, dns):
+    # Nothing listens on 127.0.0.0 and ::1; the fault server is on 127.0.0.1 only.
+    dns["multi.test"] = ("127.0.0.0", "::1", "127.0.0.1")
+    port = port_of(origin)
+    assert fetch_url(f"http://multi.test:{port}/photos/cat.jpg").data == b"jpeg bytes"
+    assert origin.hosts[-1] == f"multi.test:{port}"
+
+
+def test_when_no_address_connects_the_fetch_is_502(dns):
+    dns["nowhere.test"] = ("127.0.0.0", "::1")
+    with pytest.raises(OriginFailed) as err:
+        fetch_url("http://nowhere.test:9/a.jpg")
+    assert err.value.status == 502 and "ConnectError" in err.value.message

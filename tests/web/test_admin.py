@@ -6,9 +6,10 @@ import time
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from imgproxy.config import build_settings
-from imgproxy.web.admin import create_admin_app
+from imgproxy.web.admin import AdminState, create_admin_app, without_url_credentials
 from tests.support.images import png, quadrants
 from tests.support.server import running_app, running_server
 
@@ -93,3 +94,36 @@ def test_delete_root_purges_everything(admin, client):
     assert cached(client, "/quad.png?width=55") == "HIT"
     assert admin.delete("/").json()["purged"] >= 1
     assert client.get("/quad.png?width=55").headers["x-cache"] == "MISS"
+
+
+def test_a_non_ascii_token_is_401_not_500(admin):
+    response = httpx.get(f"{admin.base_url}/stats", headers={"Authorization": b"Bearer \xe9"})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "forbidden"
+
+
+def test_config_hides_credentials_inside_urls(settings):
+    raw = {**settings, "jobs": {"redis_url": "redis://:hunter2@127.0.0.1:6379/0"}}
+    with TestClient(create_admin_app(build_settings(raw))) as http:
+        config = http.get("/config", headers=AUTH).json()
+    assert config["jobs"]["redis_url"] == "redis://***@127.0.0.1:6379/0"
+    assert "hunter2" not in str(config)
+
+
+def test_credentials_are_found_in_nested_values_and_lists():
+    value = {"a": ["http://u:p@h/x?q=1", "plain", 3], "b": {"c": "s3://key@bucket"}}
+    assert without_url_credentials(value) == {
+        "a": ["http://***@h/x?q=1", "plain", 3],
+        "b": {"c": "s3://***@bucket"},
+    }
+
+
+def test_an_unexpected_admin_error_is_a_json_500(settings, monkeypatch):
+    def broken(self):
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(AdminState, "stores", broken)
+    app = create_admin_app(build_settings(settings))
+    with TestClient(app, raise_server_exceptions=False) as http:
+        response = http.get("/stats", headers=AUTH)
+    assert response.status_code == 500 and response.headers["cache-control"] == "no-store"
+    assert response.json()["error"]["code"] == "internal_error"

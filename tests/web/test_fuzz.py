@@ -39,6 +39,14 @@ VALUES = st.one_of(
 )
 
 
+# `bucket=` must not reach AWS either: credentials from here, S3 on a closed loopback port.
+LOOPBACK_S3 = {
+    "AWS_ACCESS_KEY_ID": "fuzz",
+    "AWS_SECRET_ACCESS_KEY": "fuzz",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     root = tmp_path_factory.mktemp("originals")
@@ -48,15 +56,22 @@ def client(tmp_path_factory):
     app = create_app(
         build_settings(
             {
-                "origin": {"kind": "local", "root": str(root)},
+                "origin": {
+                    "kind": "local",
+                    "root": str(root),
+                    "endpoint_url": "http://127.0.0.1:9",
+                },
                 "cache": {"dir": str(tmp_path_factory.mktemp("cache"))},
                 # Keeps every render small, so that thousands of examples stay quick.
                 "security": {"max_out_pixels": 512, "max_frames": 5},
             }
         )
     )
-    with TestClient(app, raise_server_exceptions=False) as http:
-        yield http
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in LOOPBACK_S3.items():
+            env.setenv(name, value)
+        with TestClient(app, raise_server_exceptions=False) as http:
+            yield http
 
 
 @settings(
@@ -72,3 +87,22 @@ def test_no_query_string_gives_a_500(client, path, pairs):
     if response.status_code >= 400:
         error = response.json()["error"]
         assert error["status"] == response.status_code and error["code"] and error["message"]
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("origin", "http://img.example.com"),
+        ("hostname", "img.example.com"),
+        ("source_url", "https://img.example.com/quad.png"),
+    ],
+)
+def test_host_names_from_requests_are_never_looked_up_in_tests(client, param, value):
+    response = client.get("/quad.png", params={param: value, "width": "10"})
+    assert response.status_code == 502
+    assert "does not resolve" in response.json()["error"]["message"]
+
+
+def test_buckets_are_fetched_from_loopback_in_tests(client):
+    response = client.get("/quad.png", params={"bucket": "fuzz", "width": "10"})
+    assert response.status_code == 502, response.text

@@ -28,7 +28,30 @@ def server(tmp_path_factory):
 
 
 def test_the_canonical_form_sorts_the_query_and_leaves_s_out():
-    assert canonical("a/b.jpg", [("w", "1"), ("s", "x"), ("h", "2")]) == b"/a/b.jpg?h=2&w=1"
+    assert canonical("a/b.jpg", [("w", "1"), ("s", "x"), ("h", "2")]) == b"/a%2Fb.jpg?h=2&w=1"
+
+
+def test_the_canonical_form_percent_encodes_path_keys_and_values():
+    pairs = [("text", "a b&c=d é"), ("k=", "?")]
+    assert (
+        canonical("my photo?.png", pairs)
+        == b"/my%20photo%3F.png?k%3D=%3F&text=a%20b%26c%3Dd%20%C3%A9"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "pairs", "other_path", "other_pairs"),
+    [
+        ("a.jpg", [("flip=true&width", "40")], "a.jpg", [("flip", "true"), ("width", "40")]),
+        ("a.jpg", [("w", "1&h=2")], "a.jpg", [("h", "2"), ("w", "1")]),
+        ("a.jpg?w=1", [], "a.jpg", [("w", "1")]),
+        ("a.jpg?w=1", [("h", "2")], "a.jpg", [("w", "1?h=2")]),
+    ],
+)
+def test_no_separator_inside_a_key_value_or_path_makes_two_urls_sign_alike(
+    path, pairs, other_path, other_pairs
+):
+    assert canonical(path, pairs) != canonical(other_path, other_pairs)
 
 
 def test_the_signature_is_unpadded_base64url_of_32_bytes():
@@ -67,6 +90,23 @@ def test_missing_bad_or_tampered_signatures_are_403(server, params):
         response.json()["error"]["code"] == "bad_signature"
         and response.json()["error"]["param"] == "s"
     )
+
+
+def test_an_encoded_separator_cannot_borrow_the_signature_of_another_query(server):
+    s = signature(KEYS[0], "my photo.png", [("flip", "true"), ("width", "40")])
+    response = httpx.get(f"{server}/my%20photo.png?flip%3Dtrue%26width=40&s={s}")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "bad_signature"
+
+
+def test_values_with_separators_and_non_ascii_sign_and_verify(server):
+    params = [("width", "40"), ("utm_note", "a&b=c é?"), ("odd key=", "%")]
+    url = signed_url(server, "my photo.png", params, KEYS[0])
+    assert httpx.get(url).status_code == 200
+
+
+def test_a_non_ascii_signature_is_403_not_500(server):
+    response = httpx.get(f"{server}/my%20photo.png", params={"width": "40", "s": "é"})
+    assert response.status_code == 403 and response.json()["error"]["param"] == "s"
 
 
 def test_a_repeated_s_is_refused():

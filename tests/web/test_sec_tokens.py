@@ -1,0 +1,24 @@
+"""Bearer tokens and signatures compare any text offered: a wrong one is refused, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from imgproxy.errors import ForbiddenByConfig
+from imgproxy.signing import same_secret
+from imgproxy.web.uploads import check_token
+
+
+@pytest.mark.parametrize("offered", ["Bearer \xe9", "Bearer t0ken\u2603", "Bearer \U0001f600"])
+def test_a_non_ascii_upload_token_is_refused_with_401(offered):
+    with pytest.raises(ForbiddenByConfig) as err:
+        check_token(offered, "t0ken")
+    assert err.value.status == 401
+
+
+def test_the_right_upload_token_passes():
+    check_token("Bearer t0ken", "t0ken")
+
+
+def test_secrets_compare_as_utf8_text():
+    assert same_secret("é", "é") and not same_secret("é", "e") and not same_secret("", "x")
