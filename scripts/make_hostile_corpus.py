@@ -1,6 +1,7 @@
 """Write a corpus of hostile originals, each with the status the server must answer, quickly.
 
-`python scripts/make_hostile_corpus.py FOLDER` writes the files and FOLDER/expected.json.
+`python scripts/make_hostile_corpus.py FOLDER` writes the files and FOLDER/expected.json (query ->
+file name -> status).
 """
 
 from __future__ import annotations
@@ -138,16 +139,30 @@ CORPUS: dict[str, tuple[BadFile, int]] = {
 }
 
 
-def write(folder: Path) -> dict[str, int]:
+# Each query the corpus is requested with -> the files whose status differs from the one above.
+# Beyond ?width=100: steps that read the pixels more than once or measure them first.
+QUERIES: dict[str, dict[str, int]] = {
+    "width=100": {},
+    "trim=color": {},
+    "auto_level=1": {},
+    "auto_fix=1": {},
+    # A 100000x1 image covering a 50x50 box would be 5,000,000 px wide.
+    "width=50&height=50&crop=face": {"png-100000x1.png": 400},
+}
+
+
+def write(folder: Path) -> dict[str, dict[str, int]]:
+    """The files in `folder`, and query -> file name -> status, also in expected.json."""
     folder.mkdir(parents=True, exist_ok=True)
-    expected = {}
-    for name, (make, status) in CORPUS.items():
+    for name, (make, _) in CORPUS.items():
         (folder / name).write_bytes(make())
-        expected[name] = status
+    statuses = {name: status for name, (_, status) in CORPUS.items()}
+    expected = {query: {**statuses, **changes} for query, changes in QUERIES.items()}
     (folder / "expected.json").write_text(json.dumps(expected, indent=1))
     return expected
 
 
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "var/hostile")
-    print(f"{len(write(target))} files in {target}")
+    write(target)
+    print(f"{len(CORPUS)} files in {target}")

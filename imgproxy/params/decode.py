@@ -144,20 +144,28 @@ def _geometry(
         raise InvalidParameter(f"crop={mode} needs both width and height", param=given["crop"].key)
     if crop == "zoom" and "rotate" not in values and "angle" not in values:
         raise InvalidParameter("crop=zoom needs rotate or angle", param=given["crop"].key)
+    # Region and pad are in CSS pixels, as width and height are.
     return Geometry(
         width=width,
         height=height,
         crop=mode,
-        region=crop if isinstance(crop, Region) else None,
+        region=crop.times(dpr) if isinstance(crop, Region) else None,
         rotate=(values.get("rotate", 0.0) - values.get("angle", 0.0)) % 360,
+        rotate_param=_rotate_key(given),
         zoom=crop == "zoom",
         flip=values.get("flip", False),
         trim_color=values.get("trim_color", WHITE) if values.get("trim") else None,
         autorotate=values.get("autorotate", True),
-        pad=values.get("pad", 0),
+        pad=round(values.get("pad", 0) * dpr),
         pad_color=values.get("pad_color", WHITE),
         flatten=values.get("flatten", False),
     )
+
+
+def _rotate_key(given: Mapping[str, Given]) -> str:
+    """The key an error about the rotated size names: rotate when given, else angle."""
+    item = given.get("rotate") or given.get("angle")
+    return item.key if item is not None else "rotate"
 
 
 def _scaled(

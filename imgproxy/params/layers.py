@@ -95,6 +95,10 @@ def parse_layers(text: str, presets: Mapping[str, str]) -> tuple[Layer, ...]:
         items = json.loads(text)
     except ValueError:
         raise ValueError(f"must be a JSON array of layer objects, got {text[:80]!r}") from None
+    except RecursionError:
+        raise ValueError(
+            "must be a JSON array of layer objects, not arrays nested this deep"
+        ) from None
     if not isinstance(items, list):
         raise ValueError("must be a JSON array of layer objects")
     parsers = LayerKeys(presets).parsers()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from imgproxy.params.colors import RGBA
 
@@ -14,12 +14,20 @@ BOX_MODES = ("fit", "top", "bottom", "pad", "stretch", "face", "entropy")
 
 @dataclass(frozen=True)
 class Region:
-    """`crop=x,y,w,h` in the coordinates of the scaled image; None for x or y means centred."""
+    """`crop=x,y,w,h` in the pixels of the scaled image (times dpr); None for x or y: centred."""
 
     x: int | None
     y: int | None
     width: int
     height: int
+
+    def times(self, dpr: float) -> Region:
+        return Region(
+            None if self.x is None else round(self.x * dpr),
+            None if self.y is None else round(self.y * dpr),
+            max(1, round(self.width * dpr)),
+            max(1, round(self.height * dpr)),
+        )
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,8 @@ class Geometry:
     crop: str | None = None
     region: Region | None = None
     rotate: float = 0.0
+    # The key that asked for the rotation, for errors: out of equality and of the cache key.
+    rotate_param: str = field(default="rotate", compare=False, repr=False)
     zoom: bool = False
     flip: bool = False
     trim_color: RGBA | None = None

@@ -268,7 +268,12 @@ PARAMS: tuple[Param, ...] = (
     Param("rotate", Number(-360, 360), "Rotate clockwise by degrees.", default="0"),
     Param("angle", Number(-360, 360), "Rotate counter-clockwise by degrees.", default="0"),
     Param("flip", Boolean(), "Mirror the image horizontally.", default="false"),
-    Param("pad", Integer(0, 2000), "Add this many pixels of pad_color on every side.", default="0"),
+    Param(
+        "pad",
+        Integer(0, 2000),
+        "Add this many CSS pixels (times dpr) of pad_color on every side.",
+        default="0",
+    ),
     Param(
         "pad_color",
         Color(),

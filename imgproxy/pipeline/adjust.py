@@ -10,7 +10,7 @@ import pyvips
 from imgproxy.params.colors import RGBA
 from imgproxy.params.plan import Adjust
 from imgproxy.pipeline.colour import Lab, clamp, from_lab, lab_of, on_colour, to_lab
-from imgproxy.pipeline.context import Context
+from imgproxy.pipeline.context import Context, Measurements
 
 LEVEL_PERCENTILES = (0.5, 99.5)
 VIVID_CHROMA = 80.0
@@ -28,23 +28,36 @@ LabOp = Callable[[Lab, float], Lab]
 
 def auto_level(ctx: Context) -> None:
     if ctx.plan.adjust.auto_level:
-        ctx.image = on_colour(ctx.image.copy_memory(), stretch_channels)
+        ctx.image = on_colour(
+            ctx.image.copy_memory(), lambda rgb: stretch_channels(rgb, _levels(ctx, rgb))
+        )
 
 
-def stretch_channels(rgb: pyvips.Image) -> pyvips.Image:
+def _levels(ctx: Context, rgb: pyvips.Image) -> tuple[tuple[float, float], ...]:
+    """Each band's percentiles, measured on the first frame so that frames do not flicker."""
+    if ctx.measured.levels is None:
+        ctx.measured.levels = tuple(
+            (rgb[index].percent(LEVEL_PERCENTILES[0]), rgb[index].percent(LEVEL_PERCENTILES[1]))
+            for index in range(rgb.bands)
+        )
+    return ctx.measured.levels
+
+
+def stretch_channels(rgb: pyvips.Image, levels: tuple[tuple[float, float], ...]) -> pyvips.Image:
     bands = []
-    for index in range(rgb.bands):
+    for index, (lo, hi) in enumerate(levels):
         band = rgb[index]
-        lo, hi = (band.percent(p) for p in LEVEL_PERCENTILES)
         bands.append(band if hi <= lo else (band - lo) * (255.0 / (hi - lo)))
     return bands[0].bandjoin(bands[1:])
 
 
 def tone(ctx: Context) -> None:
     steps = list(tone_steps(ctx.plan.adjust))
+    if ctx.plan.adjust.auto_fix:
+        steps.insert(0, (auto_fix_with(ctx.measured), 1.0))
+        ctx.image = ctx.image.copy_memory()
     if steps:
-        image = ctx.image.copy_memory() if ctx.plan.adjust.auto_fix else ctx.image
-        ctx.image = on_colour(image, lambda rgb: in_lab(rgb, steps))
+        ctx.image = on_colour(ctx.image, lambda rgb: in_lab(rgb, steps))
 
 
 def in_lab(rgb: pyvips.Image, steps: Iterable[tuple[LabOp, float]]) -> pyvips.Image:
@@ -55,9 +68,7 @@ def in_lab(rgb: pyvips.Image, steps: Iterable[tuple[LabOp, float]]) -> pyvips.Im
 
 
 def tone_steps(a: Adjust) -> Iterable[tuple[LabOp, float]]:
-    """The CIELAB operations in force, in the documented order."""
-    if a.auto_fix:
-        yield auto_fix, 1.0
+    """The CIELAB operations in force after auto_fix, in the documented order."""
     for op, value in (
         (brightness, a.brightness),
         (contrast, a.contrast),
@@ -79,15 +90,26 @@ def with_lightness(lab: Lab, lightness: pyvips.Image) -> Lab:
     return Lab(clamp(lightness, 0, 100), lab.a, lab.b)
 
 
-def auto_fix(lab: Lab, _: float) -> Lab:
-    """Stretch L between its 1st and 99th percentiles, then move the mean towards 50."""
-    scaled = (lab.L * 100).cast("ushort")
+def auto_fix_with(measured: Measurements) -> LabOp:
+    """auto_fix with the lightness curve of the first frame it sees, so that frames match."""
+
+    def auto_fix(lab: Lab, _: float) -> Lab:
+        if measured.lightness is None:
+            measured.lightness = lightness_curve(lab.L)
+        lo, hi, exponent = measured.lightness
+        stretched = clamp((lab.L - lo) * (100 / (hi - lo)), 0, 100) if hi > lo else lab.L
+        return with_lightness(lab, (stretched / 100) ** exponent * 100)
+
+    return auto_fix
+
+
+def lightness_curve(lightness: pyvips.Image) -> tuple[float, float, float]:
+    """L's 1st and 99th percentiles, and the exponent that moves the stretched mean towards 50."""
+    scaled = (lightness * 100).cast("ushort")
     lo, hi = scaled.percent(1) / 100, scaled.percent(99) / 100
-    stretched = (lab.L - lo) * (100 / (hi - lo)) if hi > lo else lab.L
-    stretched = clamp(stretched, 0, 100)
+    stretched = clamp((lightness - lo) * (100 / (hi - lo)), 0, 100) if hi > lo else lightness
     mean = min(max(stretched.avg() / 100, 0.05), 0.95)
-    exponent = min(max(math.log(0.5) / math.log(mean), 0.7), 1.4)
-    return with_lightness(lab, (stretched / 100) ** exponent * 100)
+    return lo, hi, min(max(math.log(0.5) / math.log(mean), 0.7), 1.4)
 
 
 def brightness(lab: Lab, value: float) -> Lab:

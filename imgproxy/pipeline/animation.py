@@ -13,13 +13,14 @@ DEFAULT_DELAY_MS = 100
 
 def frames_to_load(wanted: str | None, info: SourceInfo, options: RenderOptions) -> int:
     """All frames when animation is allowed and the output can move; else the first one."""
-    if info.pages <= 1 or options.max_frames <= 1:
+    moves = (wanted or info.format) in ANIMATED_OUTPUTS
+    if info.pages <= 1 or options.max_frames <= 1 or not moves:
         return 1
     if info.pages > options.max_frames:
         raise SourceTooLarge(
             f"the original has {info.pages} frames, over the {options.max_frames} frame limit"
         )
-    return info.pages if (wanted or info.format) in ANIMATED_OUTPUTS else 1
+    return info.pages
 
 
 def split(strip: pyvips.Image, count: int) -> list[pyvips.Image]:

@@ -6,12 +6,12 @@ import html
 
 import pyvips
 
-from imgproxy.errors import UndecodableImage
+from imgproxy.errors import ImgproxyError, InvalidParameter
 from imgproxy.params.colors import RGBA
-from imgproxy.params.plan import Layer
+from imgproxy.params.plan import Layer, OverlaySource
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.fonts import resolve
-from imgproxy.pipeline.load import to_web_colours
+from imgproxy.pipeline.load import load_overlay, vips_reason
 from imgproxy.pipeline.resample import fit_inside
 
 
@@ -35,12 +35,13 @@ def mark(ctx: Context) -> None:
     spec = ctx.plan.overlays.mark
     if spec is None:
         return
-    overlay = _decoded(ctx, spec.url, ("mark", "mark"), spec.required)
+    width, height = ctx.image.width, ctx.image.height
+    side = max(1, round(min(width, height) * spec.scale / 100)) if spec.scale else None
+    source = OverlaySource("mark", "mark", spec.url, spec.required)
+    overlay = _decoded(ctx, source, (side, side) if side else None)
     if overlay is None:
         return
-    width, height = ctx.image.width, ctx.image.height
-    if spec.scale is not None:
-        side = max(1, round(min(width, height) * spec.scale / 100))
+    if side is not None:
         overlay = fit_inside(overlay, side, side, upscale=spec.upscale)
     offsets = (round(width * spec.offset / 100), round(height * spec.offset / 100))
     left, top = place((width, height), (overlay.width, overlay.height), spec.pos, offsets)
@@ -48,35 +49,43 @@ def mark(ctx: Context) -> None:
 
 
 def _layer_image(ctx: Context, index: int, layer: Layer) -> pyvips.Image | None:
-    if layer.text is not None:
-        overlay = text_image(layer.text, layer.font, layer.color)
-        if layer.scale is None:
-            return overlay
-    else:
-        assert layer.url is not None
-        overlay = _decoded(ctx, layer.url, ("layers", f"layers item {index}"), layer.required)
-        if overlay is None:
-            return None
     scale = (layer.scale if layer.scale is not None else 100) / 100
-    box_w = max(1, round(ctx.image.width * scale))
-    box_h = max(1, round(ctx.image.height * scale))
-    return fit_inside(overlay, box_w, box_h, upscale=layer.upscale)
+    box = (max(1, round(ctx.image.width * scale)), max(1, round(ctx.image.height * scale)))
+    if layer.text is not None:
+        overlay = _text_layer(index, layer)
+        return overlay if layer.scale is None else fit_inside(overlay, *box, upscale=layer.upscale)
+    assert layer.url is not None
+    source = OverlaySource("layers", f"layers item {index}", layer.url, layer.required)
+    overlay = _decoded(ctx, source, box)
+    return None if overlay is None else fit_inside(overlay, *box, upscale=layer.upscale)
 
 
-def _decoded(ctx: Context, url: str, names: tuple[str, str], required: bool) -> pyvips.Image | None:
-    """The fetched overlay as sRGB with alpha; None when it is missing and not required.
+def _text_layer(index: int, layer: Layer) -> pyvips.Image:
+    assert layer.text is not None
+    try:
+        return text_image(layer.text, layer.font, layer.color)
+    except pyvips.Error as exc:
+        # cairo refuses surfaces over 32767 px a side.
+        raise InvalidParameter(
+            f"layers item {index}: the text is too large to draw ({vips_reason(exc)})",
+            param="layers",
+        ) from None
 
-    `names` are the parameter and the label an error gives.
-    """
-    data = ctx.sources.get(url)
+
+def _decoded(
+    ctx: Context, source: OverlaySource, box: tuple[int, int] | None
+) -> pyvips.Image | None:
+    """The fetched overlay as sRGB with alpha, decoded no larger than `box`; None when it is
+    missing or refused and not required."""
+    data = ctx.sources.get(source.url)
     if data is None:
         return None
     try:
-        image = to_web_colours(pyvips.Image.new_from_buffer(data, "")).copy_memory()
-    except pyvips.Error:
-        if required:
-            param, label = names
-            raise UndecodableImage(f"{label}: {url} is not an image", param=param) from None
+        image = load_overlay(data, box, ctx.options.max_src_pixels)
+    except ImgproxyError as exc:
+        if source.required:
+            message = f"{source.label}: {source.url}: {exc.message}"
+            raise type(exc)(message, param=source.param) from None
         return None
     return with_alpha(image)
 

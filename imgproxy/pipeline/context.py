@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pyvips
 
 from imgproxy.params.plan import Plan
+from imgproxy.pipeline.detect import Box
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,24 @@ class SourceInfo:
 
 
 @dataclass
+class Measurements:
+    """Statistics measured once, on the first frame, and applied to every frame alike."""
+
+    # The box inside the trimmed border, in the loaded image's pixels (the whole image if none).
+    trim_box: tuple[int, int, int, int] | None = None
+    # Faces of the original, in its displayed full-size pixels.
+    faces: list[Box] | None = None
+    # Faces redeye found on the first processed frame.
+    redeye_faces: list[Box] | None = None
+    # auto_level's 0.5th and 99.5th percentiles, per colour band.
+    levels: tuple[tuple[float, float], ...] | None = None
+    # auto_fix's lightness curve: low and high percentiles, then the exponent.
+    lightness: tuple[float, float, float] | None = None
+    # Top-left corner of the window smartcrop chose (entropy, attention).
+    window: tuple[int, int] | None = None
+
+
+@dataclass
 class Context:
     plan: Plan
     data: bytes
@@ -49,14 +68,16 @@ class Context:
     # The original's header, opened without decoding pixels (EXIF, interpretation).
     header: pyvips.Image | None = None
     image: pyvips.Image | None = None
+    # Size of the original in display orientation, as loaded; never changes.
+    source_size: tuple[int, int] = (0, 0)
     # Size of the image before shrink-on-load, in display orientation: targets are computed on it.
     logical_size: tuple[int, int] = (0, 0)
     # Frames loaded from an animated original (1 for a still image).
     frames: int = 1
     # The quality quality=auto chose.
     quality: int | None = None
-    # The border trim found on the first frame, reused on every later one.
-    trim_box: tuple[int, int, int, int] | None = None
+    # Shared by the contexts of every frame of an animation.
+    measured: Measurements = field(default_factory=Measurements)
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def encode(ctx: Context, fmt: str) -> bytes:
         # Every pass re-reads the pixels: render them once.
         image = image.copy_memory()
         trial = SEARCH_PASSES[fmt]
-        ctx.quality = search(image, out.auto, lambda quality: trial(image, quality))
+        ctx.quality = search(image, out.auto, lambda quality: trial(image, quality), ctx.frames)
         return SEARCH_FINALS[fmt](image, ctx.quality, out.interlace, keep)
     quality = out.quality or (ctx.info.quality if ctx.info else None) or ctx.options.default_quality
     return SAVERS[fmt](image, quality, out.interlace, keep)
@@ -105,7 +105,8 @@ def _jpeg_final(image: pyvips.Image, quality: int, interlace: bool, keep: int) -
 
 
 def _webp_trial(image: pyvips.Image, quality: int) -> bytes:
-    return image.webpsave_buffer(Q=quality, effort=0, keep=NO_METADATA)
+    # The final save's effort: effort changes WebP's pixels, and the file scored is the one sent.
+    return image.webpsave_buffer(Q=quality, effort=WEBP_EFFORT, keep=NO_METADATA)
 
 
 SEARCH_PASSES: dict[str, Callable[[pyvips.Image, int], bytes]] = {

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import pyvips
+
 from imgproxy.errors import InvalidParameter
+from imgproxy.params.colors import RGBA
 from imgproxy.params.plan import Region
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.ink import ink, ready_for, solid
 from imgproxy.pipeline.resample import resample
-from imgproxy.pipeline.sizing import COVER_MODES, Scale, cover_offset, plan_scale, zoom_factor
-from imgproxy.pipeline.smartcrop import face_window
+from imgproxy.pipeline.sizing import COVER_MODES, Scale, cover_offset, output_scale, zoom_factor
+from imgproxy.pipeline.smartcrop import face_window, smart_window
 
 TRIM_THRESHOLD = 10.0
+# find_trim takes a 3x3 median first: a thinner image has nothing it can measure.
+TRIM_MIN_SIDE = 3
 QUARTER_TURNS = {90.0: "d90", 180.0: "d180", 270.0: "d270"}
 
 
@@ -19,27 +24,39 @@ def trim(ctx: Context) -> None:
     if color is None:
         return
     image = ctx.image
-    if ctx.trim_box is None:
-        probe = image.flatten(background=solid(image, color)) if image.hasalpha() else image
-        ctx.trim_box = probe.find_trim(background=solid(probe, color), threshold=TRIM_THRESHOLD)
-    left, top, width, height = ctx.trim_box
-    if width > 0 and height > 0 and (width, height) != (image.width, image.height):
+    if ctx.measured.trim_box is None:
+        ctx.measured.trim_box = _trim_box(image, color)
+    left, top, width, height = ctx.measured.trim_box
+    if (width, height) != (image.width, image.height):
         ctx.image = image.crop(left, top, width, height)
         ctx.logical_size = (width, height)
 
 
+def _trim_box(image: pyvips.Image, color: RGBA) -> tuple[int, int, int, int]:
+    """The box inside a border of `color`; the whole image when it is all border or too thin."""
+    whole = (0, 0, image.width, image.height)
+    if min(image.width, image.height) < TRIM_MIN_SIDE:
+        return whole
+    probe = image.flatten(background=solid(image, color)) if image.hasalpha() else image
+    left, top, width, height = probe.find_trim(
+        background=solid(probe, color), threshold=TRIM_THRESHOLD
+    )
+    return (left, top, width, height) if width > 0 and height > 0 else whole
+
+
 def resize(ctx: Context) -> None:
     g = ctx.plan.geometry
+    scale = output_scale(*ctx.logical_size, g, ctx.options)
     if not g.resizes:
+        ctx.image = resample(ctx.image, scale.width, scale.height)
         return
-    scale = plan_scale(*ctx.logical_size, g, ctx.options.allow_upscale)
     _check_output_size(scale, ctx)
     if g.crop == "face":
-        ctx.image = face_window(ctx.image, scale, g.pad_color)
+        ctx.image = face_window(ctx, scale)
         return
     image = resample(ctx.image, scale.width, scale.height)
     if g.crop == "entropy":
-        image = image.smartcrop(scale.box_width, scale.box_height, interesting="entropy")
+        image = smart_window(ctx, image, scale, "entropy")
     elif g.crop in COVER_MODES:
         left = cover_offset(g.crop, scale.width, scale.box_width, vertical=False)
         top = cover_offset(g.crop, scale.height, scale.box_height, vertical=True)
@@ -61,12 +78,18 @@ def _check_output_size(scale: Scale, ctx: Context) -> None:
     limit = ctx.options.max_out_side
     g = ctx.plan.geometry
     width, height = max(scale.width, scale.box_width), max(scale.height, scale.box_height)
+    param = "width" if g.width is not None and (g.height is None or width > limit) else "height"
+    check_output_side(ctx, width, height, param)
+
+
+def check_output_side(ctx: Context, width: int, height: int, param: str | None) -> None:
+    """A 400 naming `param` when a `width` x `height` output breaks the server's side limit."""
+    limit = ctx.options.max_out_side
     if max(width, height) <= limit:
         return
-    param = "width" if g.width is not None and (g.height is None or width > limit) else "height"
+    cause = f"{param} makes the image" if param else "the image would be"
     raise InvalidParameter(
-        f"{param} makes the image {width}x{height} px, over the {limit} px limit of this server",
-        param=param,
+        f"{cause} {width}x{height} px, over the {limit} px limit of this server", param=param
     )
 
 
@@ -105,6 +128,7 @@ def rotate(ctx: Context) -> None:
         factor = zoom_factor(*before, g.rotate)
         width, height = max(1, int(before[0] * factor)), max(1, int(before[1] * factor))
         image = image.crop((image.width - width) // 2, (image.height - height) // 2, width, height)
+    check_output_side(ctx, image.width, image.height, g.rotate_param)
     ctx.image = image
 
 
@@ -118,13 +142,10 @@ def pad(ctx: Context) -> None:
     if g.pad == 0:
         return
     image = ready_for(ctx.image, g.pad_color)
+    width, height = image.width + 2 * g.pad, image.height + 2 * g.pad
+    check_output_side(ctx, width, height, "pad")
     ctx.image = image.embed(
-        g.pad,
-        g.pad,
-        image.width + 2 * g.pad,
-        image.height + 2 * g.pad,
-        extend="background",
-        background=ink(image, g.pad_color),
+        g.pad, g.pad, width, height, extend="background", background=ink(image, g.pad_color)
     )
 
 

@@ -11,7 +11,7 @@ from imgproxy.errors import SourceTooLarge, UndecodableImage
 from imgproxy.pipeline.animation import frames_to_load
 from imgproxy.pipeline.context import Context, SourceInfo
 from imgproxy.pipeline.quality import estimate_jpeg_quality
-from imgproxy.pipeline.sizing import jpeg_shrink, plan_scale
+from imgproxy.pipeline.sizing import jpeg_shrink, output_scale
 
 # Loaders libvips marks untrusted (SVG, PDF, ImageMagick, MATLAB, ...) parse formats too rich to
 # expose to files from the internet.
@@ -34,10 +34,17 @@ def load(ctx: Context) -> None:
     rotated = g.autorotate and info.orientation in SWAPPING_ORIENTATIONS
     width, height = (info.height, info.width) if rotated else (info.width, info.height)
     image = open_image(ctx.data, **_load_options(ctx, info, width, height))
-    if g.autorotate and info.orientation > 1:
-        image = image.autorot()
+    if info.orientation > 1:
+        image = image.autorot() if g.autorotate else _without_orientation(image)
     ctx.image = to_web_colours(image)
-    ctx.logical_size = (width, height)
+    ctx.source_size = ctx.logical_size = (width, height)
+
+
+def _without_orientation(image: pyvips.Image) -> pyvips.Image:
+    # Left in, the tag would make browsers turn the stored pixels that autorotate=false asked for.
+    image = image.copy()
+    image.remove("orientation")
+    return image
 
 
 def sniff(data: bytes) -> SourceInfo:
@@ -45,16 +52,29 @@ def sniff(data: bytes) -> SourceInfo:
     return read_info(open_image(data, access="sequential"), data)
 
 
+def load_overlay(data: bytes, box: tuple[int, int] | None, max_pixels: int) -> pyvips.Image:
+    """A layer or watermark image under the original's checks, decoded no larger than `box`
+    (its own size when None)."""
+    info = sniff(data)
+    _check_limits(info, max_pixels, 1)
+    width, height = box or (max(info.width, info.height),) * 2
+    try:
+        image = pyvips.Image.thumbnail_buffer(
+            data, width, height=height, size="down", option_string="fail_on=truncated"
+        )
+        return to_web_colours(image).copy_memory()
+    except pyvips.Error as exc:
+        raise UndecodableImage(f"the image cannot be decoded ({vips_reason(exc)})") from None
+
+
 def open_image(data: bytes, **options: Any) -> pyvips.Image:
     if SVG_START.match(data[:4096]):
-        raise UndecodableImage(
-            "SVG originals are refused: scripts and external entities ride in them"
-        )
+        raise UndecodableImage("SVG images are refused: scripts and external entities ride in them")
     try:
         return pyvips.Image.new_from_buffer(data, "", **options)
     except pyvips.Error as exc:
         raise UndecodableImage(
-            f"the original is not an image we can read ({vips_reason(exc)})"
+            f"the bytes are not an image we can read ({vips_reason(exc)})"
         ) from None
 
 
@@ -92,7 +112,7 @@ def _check_limits(info: SourceInfo, max_pixels: int, frames: int) -> None:
     pixels = info.width * info.height * frames
     if pixels > max_pixels:
         raise SourceTooLarge(
-            f"the original has {pixels} pixels ({info.width}x{info.height} x {frames} frames), "
+            f"the image has {pixels} pixels ({info.width}x{info.height} x {frames} frames), "
             f"over the {max_pixels} pixel limit"
         )
 
@@ -115,10 +135,10 @@ def _load_options(ctx: Context, info: SourceInfo, width: int, height: int) -> di
     }
     if ctx.frames > 1:
         return {**options, "n": ctx.frames}
-    # Trim changes the size the targets apply to, so it must see the full-resolution image.
-    if not g.resizes or g.trim_color is not None:
+    # Trim and crop=face alone cut first and scale the cut: they need the full-resolution image.
+    if g.trim_color is not None or (g.crop == "face" and not (g.width and g.height)):
         return options
-    scale = plan_scale(width, height, g, ctx.options.allow_upscale)
+    scale = output_scale(width, height, g, ctx.options)
     if info.format == "jpeg":
         shrink = jpeg_shrink(width, height, scale)
         if shrink > 1:

@@ -12,7 +12,7 @@ import numpy as np
 import pyvips
 
 from imgproxy.pipeline.context import Context
-from imgproxy.pipeline.detect import faces
+from imgproxy.pipeline.faces import source_faces
 from imgproxy.pipeline.jpeginfo import frame_info
 
 MIME_TYPES = {
@@ -28,11 +28,13 @@ MIME_TYPES = {
 COLOUR_SPACES = {"srgb": "srgb", "rgb16": "srgb", "b-w": "gray", "grey16": "gray", "cmyk": "cmyk"}
 HISTOGRAM_BINS = 16
 COLOUR_THUMBNAIL = 64
+THUMBNAIL_IFD = "ifd1"
 EXIF_VALUE = re.compile(r"^(?P<body>.*), (?P<format>[A-Za-z]+), \d+ components?, \d+ bytes?\)$")
 
 
 def describe(ctx: Context, original: pyvips.Image, rendered: bytes | None) -> dict[str, Any]:
-    """`original` is the image as loaded (display orientation, perhaps shrunk on load)."""
+    """`original` is the image as loaded (display orientation, perhaps shrunk on load, every
+    frame of an animation stacked); the first frame is described."""
     info = ctx.info
     assert info is not None and ctx.header is not None
     found: dict[str, Any] = {
@@ -44,9 +46,11 @@ def describe(ctx: Context, original: pyvips.Image, rendered: bytes | None) -> di
         "hasAlpha": info.has_alpha,
         "colorSpace": COLOUR_SPACES.get(ctx.header.interpretation, ctx.header.interpretation),
         "exif": exif_tags(ctx.header),
-        "faces": face_boxes(original, ctx.logical_size) if ctx.plan.meta.faces else [],
+        "faces": face_boxes(ctx) if ctx.plan.meta.faces else [],
         "server": server(),
-        "dominateColor": dominant_colour(original),
+        "dominateColor": dominant_colour(
+            original.crop(0, 0, original.width, original.height // ctx.frames)
+        ),
     }
     if info.format == "jpeg":
         found["jpeg"] = frame_info(ctx.data) or {}
@@ -59,8 +63,15 @@ def exif_tags(header: pyvips.Image) -> dict[str, Any]:
     """EXIF tags by their names ("Make", "ExposureTime"), values as the file holds them."""
     tags: dict[str, Any] = {}
     for field in header.get_fields():
-        if field.startswith("exif-ifd"):
-            tags[field.split("-", 2)[2]] = _exif_value(str(header.get(field)))
+        if not field.startswith("exif-ifd"):
+            continue
+        ifd, name = field.split("-", 2)[1:]
+        value = _exif_value(str(header.get(field)))
+        # IFD1 describes the embedded thumbnail: its resolution or size is not the image's.
+        if ifd == THUMBNAIL_IFD:
+            tags.setdefault(name, value)
+        else:
+            tags[name] = value
     return tags
 
 
@@ -74,11 +85,10 @@ def _exif_value(text: str) -> Any:
     return int(raw) if re.fullmatch(r"-?\d+", raw) else raw
 
 
-def face_boxes(image: pyvips.Image, source_size: tuple[int, int]) -> list[dict[str, int]]:
-    fx, fy = source_size[0] / image.width, source_size[1] / image.height
+def face_boxes(ctx: Context) -> list[dict[str, int]]:
     return [
         {"xPos": box.x, "yPos": box.y, "width": box.width, "height": box.height}
-        for box in (face.scaled(fx, fy) for face in faces(image))
+        for box in source_faces(ctx)
     ]
 
 

@@ -38,14 +38,20 @@ METHODS = ("ssim", "mpe", "smallfry")
 PRESET_NAMES = ("low", "medium", "high", "veryhigh")
 SSIM_C1, SSIM_C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 BLOCK = 8
+MAX_SCORED_PIXELS = 2_000_000
 
 
 def luma(image: pyvips.Image) -> np.ndarray:
-    """BT.601 luma (the Y a JPEG encoder keeps at full resolution) as a float array."""
+    """BT.601 luma (the Y a JPEG encoder keeps at full resolution) as a 2-D float array, scaled
+    down (both sides alike) to about MAX_SCORED_PIXELS so that big outputs need no big arrays."""
     if image.hasalpha():
         image = image.flatten(background=[255] * (image.bands - 1))
     band = image[0] if image.bands < 3 else image.recomb([[0.299, 0.587, 0.114]])
-    return band.cast("float").numpy()
+    pixels = band.width * band.height
+    if pixels > MAX_SCORED_PIXELS:
+        band = band.resize(math.sqrt(MAX_SCORED_PIXELS / pixels))
+    # numpy() drops both axes of a 1x1 image.
+    return np.atleast_2d(band.cast("float").numpy())
 
 
 def _block_means(values: np.ndarray, offset: int) -> np.ndarray:
@@ -115,9 +121,12 @@ def meets(method: str, score: float, target: float) -> bool:
     return score <= target if method in LOWER_IS_BETTER else score >= target
 
 
-def search(image: pyvips.Image, auto: AutoQuality, encode: Callable[[int], bytes]) -> int:
+def search(
+    image: pyvips.Image, auto: AutoQuality, encode: Callable[[int], bytes], pages: int = 1
+) -> int:
     """Binary search between quality_min and quality_max for the lowest quality meeting the
-    target, in at most quality_attempts encodes; quality_max when none does."""
+    target, in at most quality_attempts encodes; quality_max when none does. `pages` is the
+    number of frames `image` stacks, so that every encoded frame is scored."""
     target = auto.target if auto.target is not None else PRESETS[auto.method][auto.preset]
     reference = luma(image)
     score = SCORES[auto.method]
@@ -126,9 +135,13 @@ def search(image: pyvips.Image, auto: AutoQuality, encode: Callable[[int], bytes
         if low > high:
             break
         quality = (low + high) // 2
-        decoded = luma(pyvips.Image.new_from_buffer(encode(quality), ""))
+        decoded = luma(_decode(encode(quality), pages))
         if meets(auto.method, score(reference, decoded), target):
             best, high = quality, quality - 1
         else:
             low = quality + 1
     return best
+
+
+def _decode(data: bytes, pages: int) -> pyvips.Image:
+    return pyvips.Image.new_from_buffer(data, "", **({"n": pages} if pages > 1 else {}))

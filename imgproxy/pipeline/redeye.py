@@ -18,7 +18,10 @@ def redeye(ctx: Context) -> None:
     if not ctx.plan.adjust.redeye or ctx.image.bands < 3:
         return
     image = ctx.image
-    for face in faces(image):
+    # Every frame has had the same geometry: the first frame's faces stand for all.
+    if ctx.measured.redeye_faces is None:
+        ctx.measured.redeye_faces = faces(image)
+    for face in ctx.measured.redeye_faces:
         for region in EYE_REGIONS:
             image = _corrected(image, _eye(face, region, image.width, image.height))
     ctx.image = image

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +16,7 @@ from imgproxy.params.plan import Plan
 from imgproxy.pipeline import adjust, animation, compose, filters, geometry, redeye, smartcrop
 from imgproxy.pipeline.context import Context, Rendered, RenderOptions
 from imgproxy.pipeline.encode import MEDIA_TYPES, choose_format, encode
+from imgproxy.pipeline.geometry import check_output_side
 from imgproxy.pipeline.load import load, vips_reason
 from imgproxy.pipeline.meta import describe
 from imgproxy.pipeline.recognize import recognize
@@ -47,12 +49,12 @@ def _run_steps(ctx: Context) -> None:
 
 
 def _each_frame(ctx: Context) -> pyvips.Image:
-    """Every step on every frame, so that frames keep one size and their delays."""
+    """Every step on every frame, so that frames keep one size and their delays; the frames'
+    contexts share one Measurements, so statistics come from the first frame."""
     done = []
     for frame in animation.split(ctx.image, ctx.frames):
         frame_ctx = replace(ctx, image=frame)
         _run_steps(frame_ctx)
-        ctx.trim_box = frame_ctx.trim_box
         done.append(frame_ctx.image)
     return animation.join(done, ctx.image)
 
@@ -64,6 +66,35 @@ def _json_answer(ctx: Context, original: pyvips.Image, image: bytes | None) -> d
     if meta.recognition is not None:
         answer.update(recognize(ctx.image, meta.recognition))
     return answer
+
+
+@contextmanager
+def _undecodable() -> Iterator[None]:
+    """libvips decodes lazily, so a damaged original may fail in any step, not only at load."""
+    try:
+        yield
+    except pyvips.Error as exc:
+        raise UndecodableImage(f"the original could not be decoded ({vips_reason(exc)})") from None
+
+
+def _render(ctx: Context) -> tuple[str, bytes, float]:
+    """The steps, the output limit, then the encoder or the JSON answer: the format, the body
+    and when encoding started."""
+    load(ctx)
+    original = ctx.image
+    if ctx.frames > 1:
+        ctx.image = _each_frame(ctx)
+    else:
+        _run_steps(ctx)
+    check_output_side(ctx, ctx.image.width, ctx.image.height // ctx.frames, None)
+    fmt = choose_format(ctx)
+    encode_started = time.perf_counter()
+    meta = ctx.plan.meta
+    body = encode(ctx, fmt) if not meta.answers_json or meta.include_image_data else None
+    if meta.answers_json:
+        return "json", json.dumps(_json_answer(ctx, original, body)).encode(), encode_started
+    assert body is not None
+    return fmt, body, encode_started
 
 
 def execute(
@@ -78,27 +109,14 @@ def execute(
     """
     ctx = Context(plan=plan, data=data, options=options or RenderOptions(), sources=sources or {})
     started = time.perf_counter()
-    load(ctx)
-    original = ctx.image
-    if ctx.frames > 1:
-        ctx.image = _each_frame(ctx)
-    else:
-        _run_steps(ctx)
-    fmt = choose_format(ctx)
-    encode_started = time.perf_counter()
-    meta = plan.meta
-    try:
-        body = encode(ctx, fmt) if not meta.answers_json or meta.include_image_data else None
-        if meta.answers_json:
-            body = json.dumps(_json_answer(ctx, original, body)).encode()
-    except pyvips.Error as exc:
-        raise UndecodableImage(f"the original could not be decoded ({vips_reason(exc)})") from None
+    with _undecodable():
+        fmt, body, encode_started = _render(ctx)
     done = time.perf_counter()
-    assert ctx.info is not None and body is not None
+    assert ctx.info is not None
     return Rendered(
         body=body,
-        format="json" if meta.answers_json else fmt,
-        media_type="application/json" if meta.answers_json else MEDIA_TYPES[fmt],
+        format=fmt,
+        media_type="application/json" if fmt == "json" else MEDIA_TYPES[fmt],
         width=ctx.image.width,
         height=ctx.image.height // ctx.frames,
         source=ctx.info,

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from imgproxy.params.plan import Geometry
+from imgproxy.pipeline.context import RenderOptions
 
 COVER_MODES = ("fit", "top", "bottom", "face", "entropy")
 JPEG_SHRINKS = (8, 4, 2)
@@ -21,9 +22,17 @@ class Scale:
     box_height: int
 
 
+def output_scale(src_w: int, src_h: int, g: Geometry, options: RenderOptions) -> Scale:
+    """The size width and height ask for; without them, the original's own size fitted inside
+    the output limit."""
+    if g.resizes:
+        return plan_scale(src_w, src_h, g, options.allow_upscale)
+    factor = min(1.0, options.max_out_side / max(src_w, src_h))
+    size = (_at_least_one(src_w * factor), _at_least_one(src_h * factor))
+    return Scale(*size, *size)
+
+
 def plan_scale(src_w: int, src_h: int, g: Geometry, allow_upscale: bool) -> Scale:
-    if g.width is None and g.height is None:
-        return Scale(src_w, src_h, src_w, src_h)
     if g.crop == "stretch" and g.width and g.height:
         hscale, vscale = (
             _capped(g.width / src_w, allow_upscale),

@@ -1,12 +1,13 @@
-"""crop=face and its fallback: keep every detected face, centred, in the requested box."""
+"""crop=face and its fallback: keep every detected face, centred, in the requested box; the
+smartcrop window that every frame of an animation shares."""
 
 from __future__ import annotations
 
 import pyvips
 
-from imgproxy.params.colors import RGBA
 from imgproxy.pipeline.context import Context
-from imgproxy.pipeline.detect import faces, union
+from imgproxy.pipeline.detect import union
+from imgproxy.pipeline.faces import faces_in
 from imgproxy.pipeline.ink import ink, ready_for
 from imgproxy.pipeline.resample import resample
 from imgproxy.pipeline.sizing import Scale
@@ -21,7 +22,7 @@ def face_crop(ctx: Context) -> None:
     if g.crop != "face" or (g.width and g.height):
         return
     image = ctx.image
-    found = faces(image)
+    found = faces_in(ctx, image)
     if not found:
         return
     box = union(found, FACE_MARGIN, image.width, image.height)
@@ -30,14 +31,14 @@ def face_crop(ctx: Context) -> None:
     ctx.logical_size = (round(box.width * fx), round(box.height * fy))
 
 
-def face_window(image: pyvips.Image, scale: Scale, pad_color: RGBA) -> pyvips.Image:
+def face_window(ctx: Context, scale: Scale) -> pyvips.Image:
     """Cover the box as crop=fit would, with the window on the faces; zoom out if they do not
-    fit, padding with `pad_color`. Without faces, libvips' attention crop chooses."""
+    fit, padding with pad_color. Without faces, libvips' attention crop chooses."""
+    image, pad_color = ctx.image, ctx.plan.geometry.pad_color
     box_w, box_h = scale.box_width, scale.box_height
-    found = faces(image)
+    found = faces_in(ctx, image)
     if not found:
-        covered = resample(image, scale.width, scale.height)
-        return covered.smartcrop(box_w, box_h, interesting="attention")
+        return smart_window(ctx, resample(image, scale.width, scale.height), scale, "attention")
     around = union(found, FACE_MARGIN, image.width, image.height)
     factor = scale.width / image.width
     if around.width * factor > box_w or around.height * factor > box_h:
@@ -51,6 +52,18 @@ def face_window(image: pyvips.Image, scale: Scale, pad_color: RGBA) -> pyvips.Im
     return resized.embed(
         -left, -top, box_w, box_h, extend="background", background=ink(resized, pad_color)
     )
+
+
+def smart_window(ctx: Context, image: pyvips.Image, scale: Scale, interesting: str) -> pyvips.Image:
+    """libvips' smartcrop to the box on the first frame; later frames are cut at the same place."""
+    box_w, box_h = scale.box_width, scale.box_height
+    if ctx.measured.window is None:
+        cut = image.smartcrop(box_w, box_h, interesting=interesting)
+        # smartcrop cuts with extract_area, which records the corner as negative offsets.
+        ctx.measured.window = (-cut.xoffset, -cut.yoffset)
+        return cut
+    left, top = ctx.measured.window
+    return image.crop(left, top, box_w, box_h)
 
 
 def _start(centre: float, factor: float, length: int, window: int) -> int:

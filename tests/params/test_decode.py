@@ -164,6 +164,18 @@ def test_dpr_cannot_push_a_side_over_the_limit():
     assert error_of("width=3000&dpr=3", max_side=8192).param == "width"
 
 
+def test_dpr_multiplies_the_crop_region_and_pad():
+    geometry = plan_of("width=100&crop=center,10,50,25&pad=4&dpr=2").geometry
+    assert geometry.region == Region(None, 20, 100, 50) and geometry.pad == 8
+    assert plan_of("width=100&crop=3,1,3,1&dpr=1.5").geometry.region == Region(4, 2, 4, 2)
+
+
+def test_the_rotation_remembers_its_key_for_errors_but_not_in_the_cache_key():
+    assert plan_of("angle=45").geometry.rotate_param == "angle"
+    assert plan_of("rotate64=NDU=&angle=10").geometry.rotate_param == "rotate64"
+    assert plan_of("rotate=90").key == plan_of("angle=270").key
+
+
 def test_region_crop_parses_center():
     assert plan_of("crop=center,10,100,50").geometry.region == Region(None, 10, 100, 50)
 

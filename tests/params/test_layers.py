@@ -63,6 +63,8 @@ def test_watermark_parameters_make_a_mark():
         ('[{"alpha": 50}]', "item 0: needs either url or text"),
         (json.dumps([{"text": "x" * 501}]), "item 0: text must be at most 500"),
         (json.dumps([{"url": "/a.png"}] * 4), "over the limit of 3"),
+        ("[" * 3000 + "]" * 3000, "not arrays nested this deep"),
+        ('[{"url": "/a.png", "x": ' + "[" * 3000 + "]" * 3000 + "}]", "not arrays nested"),
     ],
 )
 def test_bad_layers_are_400_naming_the_parameter_and_the_item(layers, words):

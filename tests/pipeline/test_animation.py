@@ -10,7 +10,18 @@ import pytest
 import pyvips
 
 from imgproxy.errors import SourceTooLarge
-from tests.support.images import BLUE, GREEN, RED, YELLOW, close, png, quadrants, solid
+from tests.support.images import (
+    BLUE,
+    GREEN,
+    RED,
+    YELLOW,
+    astronaut,
+    close,
+    halves,
+    png,
+    quadrants,
+    solid,
+)
 
 COLOURS = (RED, GREEN, BLUE, YELLOW)
 DELAYS = [100, 200, 300, 150]
@@ -123,3 +134,70 @@ def test_the_pixel_limit_counts_every_frame(render):
     render(GIF, "width=10", max_frames=10, max_src_pixels=80 * 60 * 4)
     with pytest.raises(SourceTooLarge):
         render(GIF, "width=10", max_frames=10, max_src_pixels=80 * 60 * 4 - 1)
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png"])
+def test_more_frames_than_allowed_still_serve_a_still_output(render, fmt):
+    out = render(GIF, f"width=40&format={fmt}", max_frames=3)
+    frames, _ = frames_of(out.body)
+    assert len(frames) == 1 and (out.width, out.height) == (40, 30)
+    assert close(frames[0][20, 30], RED)
+
+
+def animated_webp(frames: list[pyvips.Image]) -> bytes:
+    strip = pyvips.Image.arrayjoin(frames, across=1).copy(interpretation="srgb")
+    strip.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
+    return strip.webpsave_buffer(lossless=True)
+
+
+def ramp(width: int, height: int, lo: int, hi: int) -> pyvips.Image:
+    """Grey, from `lo` at the left edge to `hi` at the right one."""
+    values = pyvips.Image.xyz(width, height)[0] * ((hi - lo) / (width - 1)) + lo
+    return values.cast("uchar").bandjoin([values.cast("uchar")] * 2)
+
+
+def noise(width: int, height: int) -> pyvips.Image:
+    rng = np.random.default_rng(3)
+    return pyvips.Image.new_from_array(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+
+
+@pytest.mark.parametrize("query", ["auto_level=true", "auto_fix=true"])
+def test_automatic_levels_are_measured_once_so_frames_do_not_flicker(render, query):
+    dull = ramp(40, 60, 100, 150)
+    still = dull.join(solid(40, 60, (125, 125, 125)), "horizontal")
+    contrasty = dull.join(halves(40, 60, (0, 0, 0), (255, 255, 255)), "horizontal")
+    out = render(animated_webp([still, contrasty]), f"{query}&format=webp", max_frames=4)
+    frames, _ = frames_of(out.body)
+    first, second = (frame[:, :36].astype(int) for frame in frames)
+    assert first.max() - first.min() > 150
+    assert np.abs(first - second).mean() < 4
+
+
+def test_crop_entropy_cuts_every_frame_at_the_first_frames_window(render):
+    top = ramp(200, 10, 0, 255)
+    textured = noise(100, 90).join(solid(100, 90, (128, 128, 128)), "horizontal")
+    frames = [top.join(textured, "vertical"), top.join(textured.fliphor(), "vertical")]
+    out = render(animated_webp(frames), "width=50&height=100&crop=entropy", max_frames=4)
+    first, second = (frame[5, :, :3].astype(int) for frame in frames_of(out.body)[0])
+    assert first.mean() < 80 and np.abs(first - second).mean() < 6
+
+
+def window_left(frame: np.ndarray, whole: np.ndarray) -> int:
+    """Where `frame` sits along the width of `whole`: the column of the best match."""
+    width = frame.shape[1]
+    misses = [
+        np.abs(whole[:, left : left + width].astype(int) - frame.astype(int)).mean()
+        for left in range(whole.shape[1] - width + 1)
+    ]
+    return int(np.argmin(misses))
+
+
+def test_crop_face_cuts_every_frame_at_the_first_frames_faces(render):
+    photo = astronaut().resize(0.5)
+    out = render(
+        animated_webp([photo, photo.fliphor()]), "width=50&height=100&crop=face", max_frames=4
+    )
+    first, second = frames_of(out.body)[0]
+    small = photo.resize(100 / 256)
+    straight, mirrored = small.numpy(), small.fliphor().numpy()
+    assert window_left(first, straight) == window_left(second, mirrored) < 25

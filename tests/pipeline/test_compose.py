@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
+import zlib
 
 import numpy as np
 import pytest
 
-from imgproxy.errors import UndecodableImage
+from imgproxy.errors import InvalidParameter, SourceTooLarge, UndecodableImage
 from imgproxy.params.decode import DecodeOptions, decode
 from imgproxy.pipeline.compose import place, text_image
+from imgproxy.pipeline.load import load_overlay
 from imgproxy.pipeline.run import execute
-from tests.support.images import BLUE, RED, close, pixels, png, solid, transparent_square
+from tests.support.images import BLUE, RED, close, jpeg, pixels, png, solid, transparent_square
 
 BASE = png(solid(200, 100, BLUE))
 SOURCES = {"/red.png": png(solid(50, 50, RED)), "/small.png": png(solid(10, 10, RED))}
@@ -154,3 +157,55 @@ def test_the_layers_url_parameter_accepts_its_base64_twin():
     encoded = base64.urlsafe_b64encode(layers.encode()).decode().rstrip("=")
     plain = decode([("layers", layers)], DecodeOptions())
     assert decode([("layers64", encoded)], DecodeOptions()) == plain
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG of a few hundred bytes whose header claims `width` x `height` grey pixels."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    row = zlib.compress(b"\0" * (width + 1), 9)
+    idat = chunk(b"IDAT", row)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + idat + chunk(b"IEND", b"")
+
+
+BOMB = {"/bomb.png": png_claiming(30_000, 30_000)}
+SVG = {"/logo.svg": b'<svg xmlns="http://www.w3.org/2000/svg"><rect width="9" height="9"/></svg>'}
+
+
+def test_a_mark_over_the_pixel_limit_is_413_naming_mark_when_required():
+    with pytest.raises(SourceTooLarge) as err:
+        compose({"mark": "/bomb.png", "mark_required": "true"}, sources=BOMB)
+    assert err.value.param == "mark" and "over the 50000000 pixel limit" in err.value.message
+
+
+def test_a_layer_over_the_pixel_limit_is_left_out_or_413_naming_its_item():
+    assert close(compose({"layers": [{"url": "/bomb.png"}]}, sources=BOMB)[50, 100], BLUE)
+    with pytest.raises(SourceTooLarge) as err:
+        compose({"layers": [{"url": "/bomb.png", "required": True}]}, sources=BOMB)
+    assert err.value.param == "layers" and "layers item 0" in err.value.message
+
+
+def test_an_svg_watermark_is_refused_naming_mark():
+    with pytest.raises(UndecodableImage) as err:
+        compose({"mark": "/logo.svg", "mark_required": "true"}, sources=SVG)
+    assert err.value.param == "mark" and "SVG" in err.value.message
+
+
+def test_overlays_are_decoded_at_the_size_they_are_drawn_at():
+    big = jpeg(solid(4000, 3000, RED))
+    assert load_overlay(big, (40, 40), 50_000_000).width == 40
+    px = compose(
+        {"layers": [{"url": "/big.jpg", "scale": 20, "pos": "top|left"}]}, sources={"/big.jpg": big}
+    )
+    assert red_box(px) == (0, 0, 27, 20)
+
+
+def test_a_text_too_wide_to_draw_is_400_naming_its_layers_item():
+    layers = [{"url": "/red.png"}, {"text": "W" * 400, "font": "Arial 100"}]
+    with pytest.raises(InvalidParameter) as err:
+        compose({"layers": layers})
+    assert err.value.param == "layers" and "layers item 1" in err.value.message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
 
 import numpy as np
 import pytest
@@ -161,3 +162,63 @@ def test_include_image_data_adds_the_processed_image(render):
     meta = meta_of(render, PHOTO, "&include_image_data=true&width=64&format=png")
     image = pyvips.Image.new_from_buffer(base64.b64decode(meta["imageData"]), "")
     assert (image.width, image.height) == (64, 64) and meta["width"] == 512
+
+
+@pytest.mark.parametrize("width", [50, 120, 300])
+def test_meta_faces_do_not_depend_on_the_output_width(render, width):
+    alone = meta_of(render, PHOTO, "&face=true")["faces"]
+    assert len(alone) == 1
+    assert meta_of(render, PHOTO, f"&face=true&width={width}")["faces"] == alone
+
+
+def test_crop_face_alone_cuts_the_same_region_whatever_the_width(render):
+    big = render(PHOTO, "crop=face&width=300")
+    small = render(PHOTO, "crop=face&width=30")
+    assert abs(small.height - big.height / 10) <= 1
+
+
+def animated(frames: list[pyvips.Image]) -> bytes:
+    strip = pyvips.Image.arrayjoin(frames, across=1).copy(interpretation="srgb")
+    strip.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
+    return strip.gifsave_buffer()
+
+
+def test_meta_of_an_animation_describes_its_first_frame(render):
+    frames = [solid(80, 60, RED)] + [solid(80, 60, BLUE)] * 3
+    found = json.loads(render(animated(frames), "meta=true", max_frames=10).body)
+    assert found["dominateColor"] == meta_of(render, png(solid(80, 60, RED)))["dominateColor"]
+
+
+def test_meta_faces_of_an_animation_are_the_first_frames(render):
+    moving = animated([ASTRONAUT.resize(0.5), solid(256, 256, BLUE)])
+    found = json.loads(render(moving, "meta=true&face=true", max_frames=10).body)["faces"]
+    still = meta_of(render, png(ASTRONAUT.resize(0.5)), "&face=true")["faces"]
+    # GIF's palette moves the detection by a pixel or two; a strip-sized scale would halve y.
+    assert len(found) == len(still) == 1
+    assert all(abs(found[0][key] - still[0][key]) <= 3 for key in still[0])
+
+
+def exif_with_thumbnail_ifd(main_unit: int, thumbnail_unit: int) -> bytes:
+    """An APP1 EXIF segment: IFD0 and the thumbnail's IFD1 each with a ResolutionUnit."""
+    thumbnail = jpeg(solid(8, 8, (0, 0, 0)))
+
+    def ifd(entries: list[tuple[int, int, int]], next_at: int) -> bytes:
+        body = struct.pack("<H", len(entries))
+        for tag, kind, value in entries:
+            packed = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+            body += struct.pack("<HHI", tag, kind, 1) + packed
+        return body + struct.pack("<I", next_at)
+
+    ifd1_at = 8 + 2 + 12 + 4
+    thumbnail_at = ifd1_at + 2 + 12 * 4 + 4
+    ifd1 = [(0x0103, 3, 6), (0x0128, 3, thumbnail_unit), (0x0201, 4, thumbnail_at)]
+    ifd1.append((0x0202, 4, len(thumbnail)))
+    tiff = b"II*\0" + struct.pack("<I", 8) + ifd([(0x0128, 3, main_unit)], ifd1_at)
+    app1 = b"Exif\0\0" + tiff + ifd(ifd1, 0) + thumbnail
+    return b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1
+
+
+def test_exif_keeps_the_main_images_values_over_the_thumbnails(render):
+    plain = jpeg(solid(64, 64, (10, 20, 30)))
+    tagged = plain[:2] + exif_with_thumbnail_ifd(2, 3) + plain[2:]
+    assert meta_of(render, tagged)["exif"]["ResolutionUnit"] == 2

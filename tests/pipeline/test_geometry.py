@@ -242,3 +242,66 @@ def test_large_jpeg_is_shrunk_on_load_and_still_exact(render):
 def test_trim_leaves_an_image_that_is_all_border_whole(render):
     out = render(png(solid(30, 20, WHITE)), "trim=color")
     assert (out.width, out.height) == (30, 20)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 2), (2, 40), (40, 1)])
+def test_trim_leaves_an_image_thinner_than_three_pixels_whole(render, size):
+    out = render(png(solid(*size, RED)), "trim=color")
+    assert (out.width, out.height) == size
+    assert close(pixels(out.body)[0, 0], RED)
+
+
+@pytest.mark.parametrize(
+    ("query", "limit", "param"),
+    [
+        ("width=8192&pad=2000", 8192, "pad"),
+        ("width=8192&height=8192&crop=pad&pad=100", 8192, "pad"),
+        ("width=8000&rotate=45", 8192, "rotate"),
+        ("width=8000&angle=45", 8192, "angle"),
+        ("width=2000&rotate64=NDU=", 2000, "rotate64"),
+    ],
+)
+def test_parameters_that_push_the_output_over_the_side_limit_are_400_naming_them(
+    render, query, limit, param
+):
+    with pytest.raises(InvalidParameter) as err:
+        render(QUAD, query, max_out_side=limit)
+    assert err.value.param == param
+    assert f"over the {limit} px limit" in err.value.message
+
+
+def test_rotation_and_pad_within_the_side_limit_are_served(render):
+    out = render(QUAD, "width=1000&rotate=45&pad=10", max_out_side=1100)
+    assert (out.width, out.height) == (1081, 1081)
+
+
+@pytest.mark.parametrize(("size", "capped"), [((12000, 50), (8192, 34)), ((9000, 100), (8192, 91))])
+def test_an_original_over_the_side_limit_without_width_or_height_is_scaled_to_fit(
+    render, size, capped
+):
+    out = render(png(halves(*size, RED, BLUE)), "")
+    px = pixels(out.body)
+    assert (out.width, out.height) == capped
+    assert close(px[0, 0], RED) and close(px[-1, -1], BLUE)
+
+
+def test_a_region_of_a_capped_original_is_cut_from_the_scaled_image(render):
+    out = render(png(quadrants(4000, 1000)), "crop=1000,0,1000,500", max_out_side=2000)
+    px = pixels(out.body)
+    assert (out.width, out.height) == (1000, 500)
+    assert close(px[10, 10], GREEN) and close(px[490, 990], YELLOW)
+
+
+def test_dpr_multiplies_the_crop_region(render):
+    one = render(QUAD, "width=100&crop=50,0,50,50")
+    two = render(QUAD, "width=100&crop=50,0,50,50&dpr=2")
+    assert (one.width, one.height) == (50, 50) and (two.width, two.height) == (100, 100)
+    assert close(pixels(one.body)[10, 10], GREEN) and close(pixels(one.body)[40, 40], YELLOW)
+    assert close(pixels(two.body)[20, 20], GREEN) and close(pixels(two.body)[80, 80], YELLOW)
+
+
+def test_dpr_multiplies_pad(render):
+    out = render(QUAD, "width=100&pad=5&pad_color=blue&dpr=2")
+    px = pixels(out.body)
+    assert (out.width, out.height) == (220, 120)
+    assert close(px[9, 50], BLUE) and close(px[12, 12], RED)

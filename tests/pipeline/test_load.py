@@ -46,6 +46,14 @@ def test_autorotate_false_keeps_the_stored_pixels(render):
     assert close(px[10, 10], RED)
 
 
+def test_autorotate_false_drops_the_orientation_tag_so_viewers_show_the_stored_pixels(render):
+    out = render(oriented_jpeg(6), "autorotate=false")
+    image = pyvips.Image.new_from_buffer(out.body, "")
+    assert (image.width, image.height) == (300, 200)
+    for tag in ("orientation", "exif-ifd0-Orientation"):
+        assert not image.get_typeof(tag) or str(image.get(tag)).startswith("1")
+
+
 def test_width_applies_to_the_displayed_orientation(render):
     out = render(oriented_jpeg(6), "width=100")
     assert (out.width, out.height) == (100, 150)
@@ -94,3 +102,13 @@ def test_originals_over_the_pixel_limit_are_refused(render):
     with pytest.raises(SourceTooLarge) as err:
         render(png(quadrants(400, 300)), "width=10", max_src_pixels=100_000)
     assert err.value.status == 413
+
+
+@pytest.mark.parametrize(
+    "query", ["trim=color", "auto_level=1", "auto_fix=1", "width=50&height=50&crop=face"]
+)
+@pytest.mark.parametrize("fmt", ["jpeg", "png"])
+def test_a_half_cut_original_is_undecodable_whatever_the_steps(render, query, fmt):
+    whole = jpeg(quadrants(320, 240)) if fmt == "jpeg" else png(quadrants(320, 240))
+    with pytest.raises(UndecodableImage):
+        render(whole[: len(whole) // 2], query)

@@ -8,8 +8,9 @@ import pyvips
 
 from imgproxy.errors import InvalidParameter
 from imgproxy.params.plan import AutoQuality
-from imgproxy.pipeline.quality import PRESETS, luma, mpe, search, smallfry, ssim
-from tests.support.images import astronaut, png
+from imgproxy.pipeline import encode as encode_module
+from imgproxy.pipeline.quality import MAX_SCORED_PIXELS, PRESETS, luma, mpe, search, smallfry, ssim
+from tests.support.images import RED, astronaut, pixels, png, solid
 
 SMOOTH = (
     pyvips.Image.xyz(320, 240)[0]
@@ -99,3 +100,40 @@ def test_bad_auto_quality_parameters_are_400(render, query, param):
     with pytest.raises(InvalidParameter) as err:
         render(source(SMOOTH), query)
     assert err.value.param == param
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_auto_quality_of_a_one_pixel_image_is_served(render, fmt):
+    out = render(source(solid(1, 1, RED)), f"quality=auto&format={fmt}")
+    assert (out.width, out.height) == (1, 1) and out.format == fmt and out.quality is not None
+
+
+def test_auto_quality_scores_every_frame_of_an_animated_webp(render):
+    frames = [astronaut().resize(0.25), astronaut().resize(0.25).fliphor()]
+    strip = pyvips.Image.arrayjoin(frames, across=1).copy(interpretation="srgb")
+    strip.set_type(pyvips.GValue.gint_type, "page-height", 128)
+    out = render(strip.webpsave_buffer(lossless=True), "quality=auto&format=webp", max_frames=4)
+    sent = pyvips.Image.new_from_buffer(out.body, "", n=-1)
+    assert (sent.width, sent.height, out.height) == (128, 256, 128) and 40 <= out.quality <= 90
+
+
+def test_big_outputs_are_scored_on_a_view_of_about_two_megapixels():
+    scored = luma(solid(4000, 3000, RED).copy(interpretation="srgb"))
+    assert scored.size <= MAX_SCORED_PIXELS * 1.001
+    assert abs(scored.shape[1] / scored.shape[0] - 4 / 3) < 0.01
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_the_file_sent_has_the_pixels_of_the_trial_that_was_scored(render, monkeypatch, fmt):
+    scored: dict[int, bytes] = {}
+
+    def spying(image, auto, encode, *pages):
+        def remembered(quality: int) -> bytes:
+            scored[quality] = encode(quality)
+            return scored[quality]
+
+        return search(image, auto, remembered, *pages)
+
+    monkeypatch.setattr(encode_module, "search", spying)
+    out = render(source(astronaut().resize(0.5)), f"quality=auto&format={fmt}&interlace=1")
+    assert np.array_equal(pixels(out.body), pixels(scored[out.quality]))

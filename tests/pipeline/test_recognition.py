@@ -6,13 +6,15 @@ import json
 import pickle
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 import pyvips
 from skimage import data as photos
 
+from imgproxy.recognition import nsfw as nsfw_module
 from imgproxy.recognition.torchfile import load_state_dict
-from tests.support.images import astronaut, jpeg, png
+from tests.support.images import astronaut, jpeg, png, solid
 
 COFFEE = jpeg(pyvips.Image.new_from_array(photos.coffee()).copy(interpretation="srgb"))
 
@@ -37,6 +39,20 @@ def test_labels_put_espresso_or_a_cup_at_the_top_for_the_coffee_photo(render):
 def test_nsfw_says_false_for_the_astronaut(render):
     nudity = answer(render, jpeg(astronaut()), "recognition=nsfw")["nsfw"]["nudity"]
     assert nudity["value"] is False and 50 <= nudity["confidence"] <= 100
+
+
+def test_nsfw_hands_the_model_a_thumbnail_of_its_input_size(render, monkeypatch):
+    shapes = []
+
+    class Recording:
+        def classify(self, pixels):
+            shapes.append(pixels.shape)
+            return SimpleNamespace(is_nsfw=False, nsfw=0.1, sfw=0.9)
+
+    monkeypatch.setattr(nsfw_module, "_classifier", Recording)
+    found = answer(render, png(solid(3000, 2000, (90, 120, 150))), "recognition=nsfw")
+    assert found["nsfw"]["nudity"] == {"confidence": 90.0, "value": False}
+    assert shapes == [(nsfw_module.MODEL_INPUT, nsfw_module.MODEL_INPUT, 3)]
 
 
 def test_recognition_joins_the_meta_answer(render):
