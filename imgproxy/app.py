@@ -12,6 +12,7 @@ import pyvips
 from starlette.applications import Starlette
 
 from imgproxy.cache.results import Results, build_results
+from imgproxy.cache.shared import SharedTier
 from imgproxy.cache.stores import BlobStore
 from imgproxy.config import Settings, load_settings
 from imgproxy.errors import ImgproxyError
@@ -37,7 +38,8 @@ class AppState:
     jobs: Jobs
 
     async def close(self) -> None:
-        self.jobs.stop()
+        # Off the loop: running jobs still use it for their origin I/O until they finish.
+        await asyncio.to_thread(self.jobs.stop)
         await self.sources.close()
         self.pool.close()
         self.results.close()
@@ -81,9 +83,9 @@ def build_state(settings: Settings) -> AppState:
     pyvips.cache_set_max(0)
     pyvips.concurrency_set(settings.server.vips_concurrency)
     cache_dir = Path(settings.cache.dir)
-    sources = build_sources(settings)
     results = build_results(settings)
-    preprocessor = build_preprocessor(settings, sources, results)
+    sources = build_sources(settings, results.shared)
+    preprocessor = build_preprocessor(settings, sources, results, asyncio.get_running_loop())
     return AppState(
         settings=settings,
         sources=sources,
@@ -96,16 +98,19 @@ def build_state(settings: Settings) -> AppState:
     )
 
 
-def build_sources(settings: Settings) -> Sources:
+def build_sources(settings: Settings, shared: SharedTier | None) -> Sources:
     cache_dir = Path(settings.cache.dir)
     return Sources(
         settings,
         BlobStore(cache_dir / "originals", settings.cache.origin_size_mb),
         BlobStore(cache_dir / "preprocessed", settings.cache.preprocessed_size_mb),
+        shared,
     )
 
 
-def build_preprocessor(settings: Settings, sources: Sources, results: Results) -> Preprocessor:
+def build_preprocessor(
+    settings: Settings, sources: Sources, results: Results, loop: asyncio.AbstractEventLoop
+) -> Preprocessor:
     security, output = settings.security, settings.output
     return Preprocessor(
         decode_options=DecodeOptions(
@@ -127,4 +132,5 @@ def build_preprocessor(settings: Settings, sources: Sources, results: Results) -
         results=results,
         sources=sources,
         store_uploads=settings.uploads.enabled,
+        loop=loop,
     )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -17,7 +20,7 @@ from imgproxy.signing import signed_url
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(args.config, overrides={"server": _server_flags(args)})
     except ConfigError as exc:
         print(f"imgproxy: bad configuration: {exc}", file=sys.stderr)
         return 2
@@ -51,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _server_flags(args: argparse.Namespace) -> dict[str, object]:
+    """--host, --port and --workers as given; they are checked like the config's own values."""
+    flags = {key: getattr(args, key, None) for key in ("host", "port", "workers")}
+    return {key: value for key, value in flags.items() if value is not None}
+
+
 def _add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help=f"TOML config file (default: ${CONFIG_ENV} or built-in)")
 
@@ -66,9 +75,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     uvicorn.run(
         "imgproxy.app:app_from_env",
         factory=True,
-        host=args.host or settings.server.host,
-        port=args.port or settings.server.port,
-        workers=args.workers or settings.server.workers,
+        host=settings.server.host,
+        port=settings.server.port,
+        workers=settings.server.workers,
         log_level="info",
         # On SIGTERM, requests in flight finish (up to their own deadline) before the exit.
         timeout_graceful_shutdown=int(settings.server.request_timeout_s) + 1,
@@ -81,15 +90,30 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from imgproxy.cache.results import build_results
     from imgproxy.jobs.queue import Jobs, build_huey
 
-    preprocessor = build_preprocessor(settings, build_sources(settings), build_results(settings))
-    Jobs(build_huey(settings), preprocessor).run(settings.jobs.workers)
+    results = build_results(settings)
+    sources = build_sources(settings, results.shared)
+    with _loop_in_thread() as loop:
+        preprocessor = build_preprocessor(settings, sources, results, loop)
+        Jobs(build_huey(settings), preprocessor).run(settings.jobs.workers)
     return 0
+
+
+@contextmanager
+def _loop_in_thread() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop in a thread of its own, for the origin I/O of jobs outside a server."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="jobs-io", daemon=True)
+    thread.start()
+    try:
+        yield loop
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
 
 
 def _start_admin(settings: Settings) -> None:
     """The admin API in a thread of this process: one per server, whatever the worker count."""
-    import threading
-
     import uvicorn
 
     from imgproxy.web.admin import create_admin_app

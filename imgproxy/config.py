@@ -133,13 +133,18 @@ class Settings:
 
 
 def load_settings(
-    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Settings:
-    """Read the TOML file (or the built-in defaults), apply env overrides, validate."""
+    """Read the TOML file (or the built-in defaults), apply env overrides, then `overrides`
+    (command-line flags, by section and key), validate."""
     environ = os.environ if environ is None else environ
     path = path or environ.get(CONFIG_ENV) or None
     raw = _read_toml(Path(path)) if path else {}
     _apply_env(raw, environ)
+    for section, values in (overrides or {}).items():
+        raw.setdefault(section, {}).update(values)
     return build_settings(raw)
 
 

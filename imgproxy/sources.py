@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from imgproxy.cache.origin import CachedOrigin, PreprocessedOrigin
+from imgproxy.cache.shared import SharedTier
 from imgproxy.cache.stores import BlobStore
 from imgproxy.config import Settings
-from imgproxy.errors import ForbiddenByConfig, NotFound, OriginFailed
+from imgproxy.errors import ForbiddenByConfig, InvalidParameter, NotFound, OriginFailed
 from imgproxy.origins.base import Origin
 from imgproxy.origins.guard import UrlPolicy, check_url, is_public
 from imgproxy.origins.http import HttpOrigin, Route, RoutedOrigin, UrlOrigin
@@ -15,11 +20,35 @@ from imgproxy.origins.local import LocalOrigin
 from imgproxy.origins.s3 import S3Origin
 from imgproxy.params.plan import SourceRequest
 
+# AWS region names: us-east-1, eu-central-2, ap-southeast-4, us-gov-west-1, cn-northwest-1, ...
+AWS_REGION = re.compile(
+    r"(?:af|ap|ca|cn|eu|il|me|mx|sa|us)-(?:gov-|iso-|isob-)?"
+    r"(?:north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}"
+)
+# Bucket origins kept for the bucket parameter: each holds a boto3 client of ~10 MB.
+BUCKET_ORIGINS = 8
+
+
+@dataclass(frozen=True)
+class Picked:
+    """The origin of one image and the path (or whole URL) to ask it for; `base_url` is the
+    image's URL when it comes from one, which relative layer and watermark paths follow."""
+
+    origin: Origin
+    path: str
+    base_url: str | None = None
+
 
 class Sources:
     """The configured origin, whole-URL fetching and S3 buckets, all behind the originals cache."""
 
-    def __init__(self, settings: Settings, originals: BlobStore, preprocessed: BlobStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        originals: BlobStore,
+        preprocessed: BlobStore,
+        shared: SharedTier | None = None,
+    ) -> None:
         self.settings = settings
         self.originals = originals
         s = settings.security
@@ -32,10 +61,11 @@ class Sources:
             policy=self.policy,
         )
         self.urls = self.cached(self.fetcher)
-        self.buckets: dict[tuple[str, str], Origin] = {}
+        self.buckets: OrderedDict[tuple[str, str], Origin] = OrderedDict()
+        self._building = asyncio.Lock()
         self.writable: LocalOrigin | S3Origin | None = None
         self.configured = self._configured()
-        self.default = PreprocessedOrigin(self.configured, preprocessed)
+        self.default = PreprocessedOrigin(self.configured, preprocessed, shared)
 
     def cached(self, origin: Origin) -> Origin:
         return CachedOrigin(origin, self.originals, self.settings.cache.origin_ttl_s)
@@ -63,10 +93,19 @@ class Sources:
             raise OriginFailed("this origin cannot store uploads")
         await self.writable.store(path, data)
 
-    def bucket(self, name: str, region: str) -> Origin:
+    async def bucket(self, name: str, region: str) -> Origin:
+        """The origin of a bucket; the least recently used of more than BUCKET_ORIGINS go (the
+        garbage collector frees them once fetches in flight are done)."""
         key = (name, region)
         if key not in self.buckets:
-            self.buckets[key] = self.cached(self._s3(name, region))
+            async with self._building:
+                if key not in self.buckets:
+                    # boto3 reads its service model from disk for a client: not on the event loop.
+                    built = await asyncio.to_thread(self._s3, name, region)
+                    self.buckets[key] = self.cached(built)
+                    if len(self.buckets) > BUCKET_ORIGINS:
+                        self.buckets.popitem(last=False)
+        self.buckets.move_to_end(key)
         return self.buckets[key]
 
     def _s3(self, bucket: str, region: str) -> S3Origin:
@@ -82,20 +121,33 @@ class Sources:
 
     async def pick(self, request: SourceRequest, path: str) -> tuple[Origin, str]:
         """The origin and the path (or whole URL) to fetch for this request."""
+        picked = await self.choose(request, path)
+        return picked.origin, picked.path
+
+    async def choose(self, request: SourceRequest, path: str) -> Picked:
+        """Where this request's image comes from."""
         url = _url(request, path)
         if url is not None:
             param = "source_url" if request.source_url else "origin"
             await check_url(url, self.policy, param, param)
             self._check_resolve(request)
             route = Route(request.host_header, request.resolve)
-            return self.cached(RoutedOrigin(self.fetcher, route)), url
+            return Picked(self.cached(RoutedOrigin(self.fetcher, route)), url, url)
         if request.bucket is not None:
             self._check_bucket(request.bucket)
-            region = request.region or self.settings.origin.region
-            return self.bucket(request.bucket, region), path
+            region = self._region(request.region)
+            return Picked(await self.bucket(request.bucket, region), path)
         if not path:
             raise NotFound("give the path of an image, for example /photo.jpg?width=400")
-        return self.default, path
+        return Picked(self.default, path)
+
+    def _region(self, given: str | None) -> str:
+        configured = self.settings.origin.region
+        if given is None or given == configured:
+            return configured
+        if not AWS_REGION.fullmatch(given):
+            raise InvalidParameter(f"region {given!r} is not an AWS region name", param="region")
+        return given
 
     def _check_resolve(self, request: SourceRequest) -> None:
         if request.resolve is None or self.policy.allow_private_networks:

@@ -7,6 +7,8 @@ import sys
 import time
 
 import httpx
+import pytest
+import uvicorn
 
 from imgproxy.cli import main
 from tests.support.server import free_port
@@ -36,6 +38,34 @@ def test_serve_with_a_bad_config_stops_with_one_line_naming_the_key(tmp_path):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "[server] port" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--port", "70000"], "[server] port"),
+        (["--port", "0"], "[server] port"),
+        (["--workers", "0"], "[server] workers"),
+        (["--workers", "1000"], "[server] workers"),
+    ],
+)
+def test_serve_flags_are_checked_like_the_config(monkeypatch, capsys, flags, named):
+    started: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(kwargs))
+    assert main(["serve", *flags]) == 2 and not started
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0]
+
+
+def test_serve_flags_override_the_config(monkeypatch):
+    started: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(kwargs))
+    assert main(["serve", "--host", "0.0.0.0", "--port", "9001", "--workers", "3"]) == 0
+    assert {k: started[0][k] for k in ("host", "port", "workers")} == {
+        "host": "0.0.0.0",
+        "port": 9001,
+        "workers": 3,
+    }
 
 
 def test_serve_starts_the_server_with_workers_and_answers_health(tmp_path):

@@ -78,3 +78,10 @@ def test_bad_config_names_the_key(tmp_path, text, env, named):
 def test_a_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "absent.toml", environ={})
+
+
+def test_overrides_win_over_the_environment_and_are_validated():
+    env = {"IMGPROXY_SERVER_PORT": "9100"}
+    assert load_settings(None, env, {"server": {"port": 9300}}).server.port == 9300
+    with pytest.raises(ConfigError, match=r"\[server\] port"):
+        load_settings(None, env, {"server": {"port": 70000}})

@@ -1,13 +1,17 @@
-"""Cache keys: what identifies one rendered result."""
+"""Cache keys: what identifies one rendered result, and the tags that group entries."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 
-def result_key(origin: str, path: str, plan_key: str, format_token: str, validator: str) -> str:
-    """Changes whenever the origin, the original's version, the plan or the chosen format does."""
-    text = "\n".join((origin, path, plan_key, format_token, validator))
+def result_key(
+    origin: str, path: str, plan_key: str, format_token: str, validator: str, settings: str
+) -> str:
+    """Changes whenever the origin, the original's version, the plan, the chosen format or the
+    server's render settings do."""
+    text = "\n".join((origin, path, plan_key, format_token, validator, settings))
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
@@ -18,3 +22,41 @@ def origin_key(kind: str, origin: str, path: str) -> str:
 def path_tag(origin: str, path: str) -> str:
     """The tag of every cached entry that derives from one original."""
     return f"{origin}\n{path}"
+
+
+def plan_index_key(origin: str, path: str, plan_key: str) -> str:
+    """The entry that lists the stored results of one plan of one original, whatever their
+    version, format or render settings."""
+    text = f"{path_tag(origin, path)}\n{plan_key}"
+    return "plan:" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def digest(value: object) -> str:
+    """A short digest of a value's repr, for settings that must enter a key."""
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class ResultName:
+    """Everything that names one rendered result; `settings` digests the render settings."""
+
+    origin: str
+    path: str
+    plan_key: str
+    format_token: str
+    validator: str
+    settings: str
+
+    @property
+    def key(self) -> str:
+        return result_key(
+            self.origin, self.path, self.plan_key, self.format_token, self.validator, self.settings
+        )
+
+    @property
+    def tag(self) -> str:
+        return path_tag(self.origin, self.path)
+
+    @property
+    def index(self) -> str:
+        return plan_index_key(self.origin, self.path, self.plan_key)

@@ -62,6 +62,19 @@ class BlobStore:
     def delete(self, key: str) -> bool:
         return bool(self._cache is not None and self._cache.delete(key))
 
+    def add_member(self, key: str, member: str, tag: str, limit: int) -> None:
+        """Add `member` to the list kept under `key`, keeping the newest `limit`."""
+        if self._cache is None:
+            return
+        # One transaction: the worker processes of a machine write to one list.
+        with self._cache.transact():
+            members = [m for m in self.members(key) if m != member] + [member]
+            self.put(key, {"members": members[-limit:]}, b"", tag=tag)
+
+    def members(self, key: str) -> list[str]:
+        entry = self.get(key)
+        return list(entry.meta["members"]) if entry is not None else []
+
     def evict(self, tag: str) -> int:
         """Delete every entry with this tag; how many went."""
         return self._cache.evict(tag) if self._cache is not None else 0

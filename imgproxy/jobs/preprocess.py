@@ -4,20 +4,25 @@ render slot for a synchronous POST and in a job for an asynchronous one."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-from imgproxy.cache.keys import path_tag, result_key
+from imgproxy.cache.keys import ResultName, digest
 from imgproxy.cache.results import Results
 from imgproxy.errors import ImgproxyError, InvalidParameter
 from imgproxy.origins.base import Source
+from imgproxy.overlays import FetchedOverlays, fetch_overlays
 from imgproxy.params.decode import DecodeOptions, decode
 from imgproxy.params.plan import Plan
 from imgproxy.pipeline.context import Rendered, RenderOptions
 from imgproxy.pipeline.run import execute
-from imgproxy.sources import Sources
+from imgproxy.sources import Picked, Sources
 from imgproxy.web.negotiate import accepted_formats, format_token
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,32 +44,50 @@ class Preprocessor:
     results: Results
     sources: Sources
     store_uploads: bool
+    # The loop the origins' connections belong to; `run` is called from other threads.
+    loop: asyncio.AbstractEventLoop
+
+    @cached_property
+    def render_digest(self) -> str:
+        """The server's render settings in short: results made under other settings never match."""
+        return digest(replace(self.render_options, accepts=frozenset()))
+
+    def result_name(
+        self, origin: str, path: str, plan: Plan, accepts: frozenset[str], validator: str
+    ) -> ResultName:
+        token = format_token(plan.output.format, accepts)
+        return ResultName(origin, path, plan.key, token, validator, self.render_digest)
 
     def run(self, job: Preprocess, strict: bool = True) -> tuple[Rendered, list[dict[str, Any]]]:
         """The processed upload, and one report per cache query. `strict` raises the first
         failing query; otherwise it is reported and the rest go on."""
-        rendered = self.render(decode(job.pairs, self.decode_options), job.data, job.accept)
+        plan = decode(job.pairs, self.decode_options)
+        # What is kept as the original must be whole: each of its overlays is required then.
+        overlays = self._overlays(plan, job.path, require_all=job.keep_processed)
+        rendered = self.render(plan, job.data, job.accept, overlays)
         if self.store_uploads:
-            asyncio.run(self.sources.store_original(job.path, job.data))
+            self._on_loop(self.sources.store_original(job.path, job.data))
         reports: list[dict[str, Any]] = []
         if job.keep_processed or job.queries:
             original = rendered.body if job.keep_processed else job.data
             source = Source(original, self.sources.default.keep(job.path, original))
             for query in job.queries:
                 try:
-                    self.warm(job.path, source, query, job.accept)
-                    reports.append({"query": query, "status": "done"})
+                    done = self.warm(job.path, source, query, job.accept)
+                    reports.append({"query": query, "status": "done", **done})
                 except ImgproxyError as exc:
                     if strict:
                         raise
                     reports.append({"query": query, "status": "failed", **exc.to_dict()})
         return rendered, reports
 
-    def render(self, plan: Plan, data: bytes, accept: str) -> Rendered:
-        return execute(plan, data, replace(self.render_options, accepts=_accepts(plan, accept)))
+    def render(self, plan: Plan, data: bytes, accept: str, overlays: FetchedOverlays) -> Rendered:
+        options = replace(self.render_options, accepts=_accepts(plan, accept))
+        return execute(plan, data, options, overlays.images)
 
-    def warm(self, path: str, source: Source, query: str, accept: str) -> None:
-        """Render one cache_queries variant into the result cache, as a GET would find it."""
+    def warm(self, path: str, source: Source, query: str, accept: str) -> dict[str, Any]:
+        """Render one cache_queries variant into the result cache, as a GET would find it. What
+        the report adds: a result with overlays left out is not cached, and says so."""
         try:
             pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True)
             plan = decode(pairs, self.decode_options)
@@ -72,12 +95,21 @@ class Preprocessor:
             raise InvalidParameter(
                 f"cache_queries {query!r}: {exc.message}", param="cache_queries"
             ) from None
-        rendered = self.render(plan, source.data, accept)
-        token = format_token(plan.output.format, _accepts(plan, accept))
-        name = self.sources.default.name
-        key = result_key(name, path, plan.key, token, source.validator)
-        meta = result_meta(rendered, source)
-        self.results.put(key, meta, rendered.body, path_tag(name, path))
+        overlays = self._overlays(plan, path)
+        rendered = self.render(plan, source.data, accept, overlays)
+        if overlays.left_out:
+            return {"cached": False, "left_out": list(overlays.left_out)}
+        accepts = _accepts(plan, accept)
+        name = self.result_name(self.sources.default.name, path, plan, accepts, source.validator)
+        self.results.put(name, result_meta(rendered, source), rendered.body)
+        return {}
+
+    def _overlays(self, plan: Plan, path: str, require_all: bool = False) -> FetchedOverlays:
+        picked = Picked(self.sources.default, path)
+        return self._on_loop(fetch_overlays(plan.overlays, picked, self.sources, require_all))
+
+    def _on_loop(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result()
 
 
 def _accepts(plan: Plan, accept: str) -> frozenset[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,13 @@ from imgproxy.config import Settings
 from imgproxy.errors import ImgproxyError
 from imgproxy.jobs.preprocess import Preprocess, Preprocessor
 
+log = logging.getLogger(__name__)
 TASK_NAME = "imgproxy.preprocess"
+JOB_PREFIX = "job:"
+BEAT_PREFIX = "consumer:"
+# Consumers note that they live this often; one silent for LOST_AFTER_S has died.
+BEAT_EVERY_S = 30.0
+LOST_AFTER_S = 90.0
 
 
 class EmbeddedConsumer(Consumer):
@@ -36,8 +45,10 @@ class Jobs:
     def __init__(self, huey: Huey, preprocessor: Preprocessor) -> None:
         self.huey = huey
         self.preprocessor = preprocessor
+        self.consumer_id = uuid.uuid4().hex
         self._task = huey.task(name=TASK_NAME)(self._execute)
         self._consumer: Consumer | None = None
+        self._stopping = threading.Event()
 
     def submit(self, job: Preprocess) -> str:
         job_id = uuid.uuid4().hex
@@ -46,15 +57,15 @@ class Jobs:
         return job_id
 
     def status(self, job_id: str) -> dict[str, Any] | None:
-        found = self.huey.get(_key(job_id), peek=True)
+        found = self.huey.get(JOB_PREFIX + job_id, peek=True)
         return dict(found) if found else None
 
     def _execute(self, job_id: str, job: Preprocess) -> None:
-        self._report(job_id, {"status": "running", "path": job.path})
+        self._report(job_id, {"status": "running", "path": job.path, "consumer": self.consumer_id})
         try:
             rendered, items = self.preprocessor.run(job, strict=False)
-        except ImgproxyError as exc:
-            self._report(job_id, {"status": "failed", "path": job.path, **exc.to_dict()})
+        except Exception as exc:
+            self._report(job_id, {"status": "failed", "path": job.path, **_failure(exc).to_dict()})
             return
         report = {"status": "done", "path": job.path, "format": rendered.format, "items": items}
         if any(item["status"] == "failed" for item in items):
@@ -62,10 +73,49 @@ class Jobs:
         self._report(job_id, report)
 
     def _report(self, job_id: str, report: dict[str, Any]) -> None:
-        self.huey.put(_key(job_id), {"id": job_id, **report})
+        self.huey.put(JOB_PREFIX + job_id, {"id": job_id, **report})
+
+    def recover(self) -> None:
+        """Mark failed the jobs left running by consumers that stopped noting that they live (a
+        killed process). They are not run again: a job that killed one process may kill the next."""
+        now = time.time()
+        stored = {
+            key: self.huey.serializer.deserialize(raw)
+            for key, raw in self.huey.all_results().items()
+            if key.startswith((JOB_PREFIX, BEAT_PREFIX))
+        }
+        alive = {
+            key
+            for key, beat in stored.items()
+            if key.startswith(BEAT_PREFIX) and now - beat <= LOST_AFTER_S
+        }
+        for key, report in stored.items():
+            running = key.startswith(JOB_PREFIX) and report.get("status") == "running"
+            if running and BEAT_PREFIX + str(report.get("consumer")) not in alive:
+                lost = ImgproxyError("interrupted: the process running the job stopped")
+                self._report(report["id"], {**report, "status": "failed", **lost.to_dict()})
+            elif key.startswith(BEAT_PREFIX) and key not in alive:
+                self.huey.delete(key)
+
+    def _beat(self) -> None:
+        self.huey.put(BEAT_PREFIX + self.consumer_id, time.time())
+        self.recover()
+
+    def _keep_beating(self) -> None:
+        # The first beat comes before any job of ours runs, so no other consumer takes it as lost.
+        self._beat()
+        threading.Thread(target=self._beat_until_stopped, name="jobs-beat", daemon=True).start()
+
+    def _beat_until_stopped(self) -> None:
+        while not self._stopping.wait(BEAT_EVERY_S):
+            try:
+                self._beat()
+            except Exception:
+                log.exception("jobs: the heartbeat failed")
 
     def start(self, workers: int) -> None:
         """Consume in threads of this process (imgproxy serve)."""
+        self._keep_beating()
         self._consumer = EmbeddedConsumer(
             self.huey, workers=workers, worker_type="thread", initial_delay=0.05, max_delay=0.5
         )
@@ -73,12 +123,25 @@ class Jobs:
 
     def run(self, workers: int) -> None:
         """Consume in the foreground until a signal stops it (imgproxy worker)."""
-        self.huey.create_consumer(workers=workers, worker_type="thread").run()
+        self._keep_beating()
+        try:
+            self.huey.create_consumer(workers=workers, worker_type="thread").run()
+        finally:
+            self._stop_beating()
 
     def stop(self) -> None:
         if self._consumer is not None:
             self._consumer.stop(graceful=True)
+            self._stop_beating()
+
+    def _stop_beating(self) -> None:
+        self._stopping.set()
+        self.huey.delete(BEAT_PREFIX + self.consumer_id)
 
 
-def _key(job_id: str) -> str:
-    return f"job:{job_id}"
+def _failure(exc: Exception) -> ImgproxyError:
+    """The error a failed job reports; one we did not foresee is logged with its traceback."""
+    if isinstance(exc, ImgproxyError):
+        return exc
+    log.error("a job failed unexpectedly", exc_info=exc)
+    return ImgproxyError(f"the job failed unexpectedly ({type(exc).__name__}); it has been logged")

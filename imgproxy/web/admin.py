@@ -4,30 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from imgproxy.cache.keys import path_tag, result_key
+from imgproxy.cache.keys import path_tag
 from imgproxy.cache.results import Results, build_results
 from imgproxy.cache.stores import BlobStore
 from imgproxy.config import Settings
 from imgproxy.errors import ForbiddenByConfig, ImgproxyError
 from imgproxy.params.decode import DecodeOptions, decode
+from imgproxy.signing import same_secret
 from imgproxy.sources import Sources
-from imgproxy.web.negotiate import format_token
+from imgproxy.web.routes import handle_crash, handle_error
 from imgproxy.web.stats import Stats
 
 SECRETS = (("uploads", "token"), ("admin", "token"), ("security", "signing_keys"))
 REDACTED = "***"
 # Every Accept a format=auto result may have been stored for.
-ACCEPT_SETS = (frozenset(), frozenset({"webp"}), frozenset({"avif"}), frozenset({"avif", "webp"}))
 
 
 @dataclass
@@ -53,7 +54,8 @@ def create_admin_app(settings: Settings) -> Starlette:
         cache_dir = Path(settings.cache.dir)
         originals = BlobStore(cache_dir / "originals", settings.cache.origin_size_mb)
         preprocessed = BlobStore(cache_dir / "preprocessed", settings.cache.preprocessed_size_mb)
-        app.state.admin = AdminState(
+        # The main app's error handlers read `settings` and `stats` from state.imgproxy.
+        app.state.admin = app.state.imgproxy = AdminState(
             settings=settings,
             sources=Sources(settings, originals, preprocessed),
             results=build_results(settings),
@@ -70,7 +72,7 @@ def create_admin_app(settings: Settings) -> Starlette:
             Route("/stats", stats, methods=["GET"]),
             Route("/{path:path}", purge, methods=["DELETE"]),
         ],
-        exception_handlers={ImgproxyError: error},
+        exception_handlers={ImgproxyError: handle_error, Exception: handle_crash},
         lifespan=lifespan,
     )
 
@@ -78,9 +80,7 @@ def create_admin_app(settings: Settings) -> Starlette:
 def _state(request: Request) -> AdminState:
     state: AdminState = request.app.state.admin
     scheme, _, offered = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        offered.strip(), state.settings.admin.token
-    ):
+    if scheme.lower() != "bearer" or not same_secret(offered.strip(), state.settings.admin.token):
         raise ForbiddenByConfig("the admin API needs Authorization: Bearer with the admin token")
     return state
 
@@ -90,7 +90,25 @@ async def config(request: Request) -> Response:
     for section, key in SECRETS:
         if settings[section][key]:
             settings[section][key] = REDACTED
-    return JSONResponse(settings)
+    return JSONResponse(without_url_credentials(settings))
+
+
+def without_url_credentials(value: Any) -> Any:
+    """`value` with the user:password part of every URL inside it replaced by REDACTED."""
+    if isinstance(value, dict):
+        return {key: without_url_credentials(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_url_credentials(item) for item in value]
+    if not isinstance(value, str):
+        return value
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return value
+    if "@" not in parts.netloc:
+        return value
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{REDACTED}@{host}"))
 
 
 async def stats(request: Request) -> Response:
@@ -112,15 +130,4 @@ async def purge(request: Request) -> Response:
     if request.query_params.get("all") in ("1", "true"):
         tag = path_tag(origin.name, key_path)
         return JSONResponse({"purged": sum(store.evict(tag) for store in state.stores().values())})
-    validator = await origin.validator(key_path)
-    tokens = {format_token(plan.output.format, accepts) for accepts in ACCEPT_SETS}
-    keys = [result_key(origin.name, key_path, plan.key, token, validator or "") for token in tokens]
-    tag = path_tag(origin.name, key_path)
-    return JSONResponse({"purged": sum(state.results.delete(key, tag) for key in keys)})
-
-
-async def error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ImgproxyError)
-    return JSONResponse(
-        exc.to_dict(), status_code=exc.status, headers={"Cache-Control": "no-store"}
-    )
+    return JSONResponse({"purged": await state.results.forget(origin.name, key_path, plan.key)})

@@ -26,15 +26,26 @@ class RenderPool:
         self._admitted = 0
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """`fn(*args)` in a render slot. A caller that stops waiting (deadline, disconnect)
+        leaves the slot taken until the thread is done: its render still holds memory."""
         if self._admitted >= self.slots + self.queue_size:
             raise Overloaded("all render slots and the wait queue are busy; retry shortly")
         self._admitted += 1
         try:
-            async with self._running:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._executor, fn, *args)
-        finally:
+            await self._running.acquire()
+        except BaseException:
             self._admitted -= 1
+            raise
+        rendering = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        rendering.add_done_callback(self._release)
+        return await asyncio.shield(rendering)
+
+    def _release(self, rendering: asyncio.Future[Any]) -> None:
+        self._running.release()
+        self._admitted -= 1
+        if not rendering.cancelled():
+            # Nobody may be waiting any more: the exception counts as seen, not as lost.
+            rendering.exception()
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -52,7 +63,7 @@ class Coalescer:
         if task is None:
             task = asyncio.ensure_future(make())
             self._inflight[key] = task
-            task.add_done_callback(lambda _: self._forget(key))
+            task.add_done_callback(lambda done: self._forget(key, done))
         self._waiters[key] = self._waiters.get(key, 0) + 1
         try:
             return await asyncio.shield(task)
@@ -63,9 +74,12 @@ class Coalescer:
                 # Every waiter has gone: work still queued for a render slot is not wanted.
                 if not task.done():
                     task.cancel()
+                    # A request arriving before the cancellation lands starts afresh.
+                    self._forget(key, task)
 
-    def _forget(self, key: str) -> None:
-        self._inflight.pop(key, None)
+    def _forget(self, key: str, task: asyncio.Task[Any]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
 
 
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T:

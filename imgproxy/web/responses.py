@@ -12,6 +12,9 @@ from imgproxy.config import HttpSettings
 from imgproxy.errors import ImgproxyError, Overloaded
 from imgproxy.web.limits import RETRY_AFTER_S
 
+# An image with a layer left out (it could not be fetched): caches should ask again soon.
+PARTIAL_CACHE_CONTROL = "public, max-age=60"
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -41,8 +44,13 @@ class Answer:
         vary: bool,
         cache: str,
         timings: Mapping[str, float],
+        complete: bool = True,
     ) -> Response:
         headers = self.cacheable(etag, vary)
+        if not complete:
+            # Its own ETag, so that revalidating it never confirms it as the whole image.
+            headers["ETag"] = etag.removesuffix('"') + '-partial"'
+            headers["Cache-Control"] = PARTIAL_CACHE_CONTROL
         headers["X-Cache"] = cache
         headers["X-Original-Filesize"] = str(meta["source_size"])
         headers["X-Original-Resolution"] = f"{meta['source_width']}x{meta['source_height']}"

@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -13,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from imgproxy.cache.keys import path_tag, result_key
+from imgproxy.cache.keys import result_key
 from imgproxy.errors import DeadlineExceeded, ImgproxyError, NotFound
 from imgproxy.jobs.preprocess import result_meta
+from imgproxy.overlays import fetch_overlays
 from imgproxy.params.decode import decode
 from imgproxy.pipeline.fonts import font_table
 from imgproxy.pipeline.load import sniff
@@ -23,8 +25,7 @@ from imgproxy.pipeline.meta import MIME_TYPES
 from imgproxy.pipeline.run import execute
 from imgproxy.signing import SIGNATURE_PARAM, verify
 from imgproxy.web.limits import until_disconnected
-from imgproxy.web.negotiate import accepted_formats, format_token
-from imgproxy.web.overlays import fetch_overlays
+from imgproxy.web.negotiate import accepted_formats
 from imgproxy.web.responses import Answer, etag_matches
 from imgproxy.web.uploads import post_image
 
@@ -46,13 +47,17 @@ async def image(request: Request) -> Response:
     state: AppState = request.app.state.imgproxy
     answer = Answer(request_id(request), state.settings.http)
     state.stats.count("requests")
+    return await within_deadline(state, serve_image(request, state, answer))
+
+
+async def within_deadline(state: AppState, work: Awaitable[Response]) -> Response:
+    """`work`'s answer, or 504 once the request's deadline has passed."""
+    seconds = state.settings.server.request_timeout_s
     try:
-        async with asyncio.timeout(state.settings.server.request_timeout_s):
-            return await serve_image(request, state, answer)
+        async with asyncio.timeout(seconds):
+            return await work
     except TimeoutError:
-        raise DeadlineExceeded(
-            f"the image was not ready within {state.settings.server.request_timeout_s:g} s"
-        ) from None
+        raise DeadlineExceeded(f"the image was not ready within {seconds:g} s") from None
 
 
 async def serve_image(request: Request, state: AppState, answer: Answer) -> Response:
@@ -62,27 +67,25 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
         verify(keys, request.path_params["path"], pairs)
         pairs = [(k, v) for k, v in pairs if k != SIGNATURE_PARAM]
     plan = decode(pairs, state.preprocessor.decode_options)
-    origin, path = await state.sources.pick(plan.source, request.path_params["path"])
+    picked = await state.sources.choose(plan.source, request.path_params["path"])
+    origin, path = picked.origin, picked.path
     negotiated = plan.output.format == "auto"
     accepts = accepted_formats(request.headers.get("accept", "")) if negotiated else frozenset()
 
     source: Source | None = None
     if plan.changes_nothing and state.settings.security.allow_original_request:
-        return await original(origin, path, answer)
+        return await original(request, origin, path, answer)
     validator = await origin.validator(path)
     if validator is None:
         source = await origin.fetch(path)
         validator = source.validator
-    key = result_key(
-        origin.name, path, plan.key, format_token(plan.output.format, accepts), validator
-    )
-    etag = f'"{key}"'
+    name = state.preprocessor.result_name(origin.name, path, plan, accepts, validator)
+    etag = f'"{name.key}"'
     if etag_matches(request.headers.get("if-none-match"), etag):
         return answer.not_modified(etag, negotiated)
 
     started = time.perf_counter()
-    tag = path_tag(origin.name, path)
-    entry = await state.results.find(key, tag)
+    entry = await state.results.find(name)
     if entry is not None:
         state.stats.count("cache_hits")
         state.stats.count("bytes_sent", len(entry.body))
@@ -91,19 +94,21 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
             entry.meta, entry.body, etag=etag, vary=negotiated, cache="HIT", timings=timings
         )
 
-    async def render() -> tuple[Rendered, Source]:
+    async def render() -> tuple[Rendered, Source, tuple[str, ...]]:
         fetched = source or await origin.fetch(path)
-        overlays = await fetch_overlays(plan.overlays, origin, state.sources)
+        overlays = await fetch_overlays(plan.overlays, picked, state.sources)
         options = replace(state.preprocessor.render_options, accepts=accepts)
-        rendered = await state.pool.run(execute, plan, fetched.data, options, overlays)
+        rendered = await state.pool.run(execute, plan, fetched.data, options, overlays.images)
         state.stats.count("renders")
-        await asyncio.to_thread(
-            state.results.put, key, result_meta(rendered, fetched), rendered.body, tag
-        )
-        return rendered, fetched
+        # Without a layer it is not the image the URL names: later requests try again.
+        if not overlays.left_out:
+            meta = result_meta(rendered, fetched)
+            await asyncio.to_thread(state.results.put, name, meta, rendered.body)
+        return rendered, fetched, overlays.left_out
 
     # Identical requests in flight share one render; a client that leaves stops waiting for it.
-    rendered, fetched = await until_disconnected(request, state.coalescer.run(key, render))
+    coalesced = state.coalescer.run(name.key, render)
+    rendered, fetched, left_out = await until_disconnected(request, coalesced)
     state.stats.count("cache_misses")
     state.stats.count("bytes_sent", len(rendered.body))
     return answer.image(
@@ -113,12 +118,21 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
         vary=negotiated,
         cache="MISS",
         timings={"fetch": fetched.fetch_ms, **rendered.timings},
+        complete=not left_out,
     )
 
 
-async def original(origin: Origin, path: str, answer: Answer) -> Response:
+async def original(request: Request, origin: Origin, path: str, answer: Answer) -> Response:
     """The original's bytes unchanged, for a URL without image parameters."""
-    source = await origin.fetch(path)
+    source: Source | None = None
+    validator = await origin.validator(path)
+    if validator is None:
+        source = await origin.fetch(path)
+        validator = source.validator
+    etag = original_etag(origin, path, validator)
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return answer.not_modified(etag, vary=False)
+    source = source or await origin.fetch(path)
     info = await asyncio.to_thread(sniff, source.data)
     meta = {
         "media_type": MIME_TYPES.get(info.format, "application/octet-stream"),
@@ -127,9 +141,13 @@ async def original(origin: Origin, path: str, answer: Answer) -> Response:
         "source_height": info.height,
         "last_modified": source.last_modified,
     }
-    etag = f'"{result_key(origin.name, path, "original", "unchanged", source.validator)}"'
     timings = {"fetch": source.fetch_ms}
     return answer.image(meta, source.data, etag=etag, vary=False, cache="MISS", timings=timings)
+
+
+def original_etag(origin: Origin, path: str, validator: str) -> str:
+    """The original's own version names its unchanged bytes; render settings play no part."""
+    return f'"{result_key(origin.name, path, "original", "unchanged", validator, "")}"'
 
 
 def request_id(request: Request) -> str:
@@ -168,8 +186,7 @@ async def job(request: Request) -> Response:
 async def upload(request: Request) -> Response:
     state: AppState = request.app.state.imgproxy
     answer = Answer(request_id(request), state.settings.http)
-    async with asyncio.timeout(state.settings.server.request_timeout_s):
-        return await post_image(request, state, answer)
+    return await within_deadline(state, post_image(request, state, answer))
 
 
 ROUTES = [

@@ -9,14 +9,19 @@ import time
 
 import httpx
 import pytest
+from huey import MemoryHuey
 
-from tests.support.images import png, quadrants
+from imgproxy.config import build_settings
+from imgproxy.jobs.preprocess import Preprocess
+from imgproxy.jobs.queue import Jobs, build_huey
+from tests.support.images import close, pixels, png, quadrants, solid
 from tests.support.redis import redis_server
 from tests.support.server import running_server
 
 TOKEN = "j0bs"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 QUAD = png(quadrants(200, 100))
+MAGENTA = (255, 0, 255)
 
 
 def settings_for(cache_dir, root, **jobs: object) -> dict:
@@ -50,6 +55,7 @@ def finished(http: httpx.Client, location: str) -> dict:
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     cache, root = tmp_path_factory.mktemp("cache"), tmp_path_factory.mktemp("originals")
+    (root / "mark.png").write_bytes(png(solid(20, 20, MAGENTA)))
     with (
         running_server(settings_for(cache, root)) as url,
         httpx.Client(base_url=url, timeout=30) as http,
@@ -86,6 +92,51 @@ def test_a_failing_item_is_reported_and_the_others_still_run(client):
     assert report["status"] == "failed"
     assert first["status"] == "failed" and first["error"]["param"] == "cache_queries"
     assert second["status"] == "done"
+
+
+def test_a_job_draws_the_watermarks_of_its_cache_queries(client):
+    marked = "width=100&mark=/mark.png&mark_pos=bottom%7Cright&format=png"
+    queries = [marked, "width=101&mark=/absent.png"]
+    response = submit(client, "/async/m.png", queries, {"Prefer": "respond-async"})
+    report = finished(client, response.headers["location"])
+    assert report["status"] == "done"
+    assert report["items"][1] == {
+        "query": queries[1],
+        "status": "done",
+        "cached": False,
+        "left_out": ["mark"],
+    }
+    found = client.get(f"/async/m.png?{marked}")
+    assert found.headers["x-cache"] == "HIT" and close(pixels(found.content)[45, 95], MAGENTA)
+
+
+class Exploding:
+    """A preprocessor with a bug."""
+
+    def run(self, job: Preprocess, strict: bool = True) -> None:
+        raise KeyError("oops")
+
+
+def test_a_job_that_fails_unexpectedly_is_failed_with_a_message():
+    jobs = Jobs(MemoryHuey("t", immediate=True), Exploding())  # type: ignore[arg-type]
+    report = jobs.status(jobs.submit(Preprocess("a.png", QUAD, ())))
+    assert report["status"] == "failed" and report["error"]["status"] == 500
+    assert "KeyError" in report["error"]["message"]
+
+
+def test_jobs_left_running_by_a_killed_process_are_marked_interrupted(tmp_path):
+    root = tmp_path / "originals"
+    root.mkdir()
+    settings = settings_for(tmp_path / "cache", root)
+    (tmp_path / "cache").mkdir()
+    huey = build_huey(build_settings(settings))
+    huey.put("job:lost", {"id": "lost", "status": "running", "path": "a.png", "consumer": "gone"})
+    huey.put("job:alive", {"id": "alive", "status": "running", "path": "b.png", "consumer": "c2"})
+    huey.put("consumer:c2", time.time())
+    with running_server(settings) as url, httpx.Client(base_url=url, timeout=30) as http:
+        lost, alive = http.get("/jobs/lost").json(), http.get("/jobs/alive").json()
+    assert lost["status"] == "failed" and "interrupted" in lost["error"]["message"]
+    assert alive["status"] == "running"
 
 
 def test_an_unknown_job_is_404(client):

@@ -59,6 +59,55 @@ def test_work_nobody_waits_for_any_more_is_cancelled():
     assert asyncio.run(scenario())
 
 
+def test_a_request_right_after_the_last_waiter_left_gets_a_fresh_render():
+    async def scenario() -> str:
+        coalescer = Coalescer()
+        started = asyncio.Event()
+
+        async def slow() -> str:
+            started.set()
+            await asyncio.sleep(10)
+            return "slow"
+
+        async def fresh() -> str:
+            return "fresh"
+
+        waiter = asyncio.ensure_future(coalescer.run("k", slow))
+        await started.wait()
+        waiter.cancel()
+        await asyncio.sleep(0)
+        return await coalescer.run("k", fresh)
+
+    assert asyncio.run(scenario()) == "fresh"
+
+
+def test_a_render_given_up_keeps_its_slot_until_its_thread_ends():
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def render(seconds: float) -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(seconds)
+        with lock:
+            running -= 1
+
+    async def scenario() -> object:
+        pool = RenderPool(slots=1, queue_size=1)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pool.run(render, 0.3), 0.05)
+        waiting = asyncio.ensure_future(pool.run(render, 0.01))
+        await asyncio.sleep(0.01)
+        refused = await asyncio.gather(pool.run(render, 0.01), return_exceptions=True)
+        await waiting
+        pool.close()
+        return refused[0]
+
+    assert isinstance(asyncio.run(scenario()), Overloaded) and most == 1
+
+
 class LeavingRequest:
     """A request whose client disconnects after `after` seconds."""
 

@@ -12,18 +12,26 @@ from tests.support.origin_server import OriginServer
 from tests.support.server import running_server
 
 RED_SQUARE = png(solid(40, 40, RED))
+BLUE_BASE = png(solid(200, 100, BLUE))
 
 
 @pytest.fixture(scope="module")
 def remote():
-    with OriginServer({"logo.png": RED_SQUARE}) as server:
+    files = {"logo.png": RED_SQUARE, "img/base.png": BLUE_BASE, "img/red.png": RED_SQUARE}
+    files["routed.png"] = RED_SQUARE
+    with OriginServer(files) as server:
         yield server
 
 
-def serve(tmp_path_factory, remote, **security):
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
     root = tmp_path_factory.mktemp("originals")
-    (root / "base.png").write_bytes(png(solid(200, 100, BLUE)))
+    (root / "base.png").write_bytes(BLUE_BASE)
     (root / "red.png").write_bytes(RED_SQUARE)
+    return root
+
+
+def serve(tmp_path_factory, root, **security):
     settings = {
         "origin": {"kind": "local", "root": str(root)},
         "cache": {"dir": str(tmp_path_factory.mktemp("cache"))},
@@ -33,23 +41,23 @@ def serve(tmp_path_factory, remote, **security):
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory, remote):
-    with serve(tmp_path_factory, remote) as url, httpx.Client(base_url=url, timeout=30) as http:
+def client(tmp_path_factory, root):
+    with serve(tmp_path_factory, root) as url, httpx.Client(base_url=url, timeout=30) as http:
         yield http
 
 
 @pytest.fixture(scope="module")
-def open_client(tmp_path_factory, remote):
+def open_client(tmp_path_factory, root):
     with (
-        serve(tmp_path_factory, remote, allow_private_networks=True) as url,
+        serve(tmp_path_factory, root, allow_private_networks=True) as url,
         httpx.Client(base_url=url, timeout=30) as http,
     ):
         yield http
 
 
-def get(http: httpx.Client, **params: object) -> httpx.Response:
+def get(http: httpx.Client, path="/base.png", headers=None, **params: object) -> httpx.Response:
     query = {k: json.dumps(v) if k == "layers" else v for k, v in params.items()}
-    return http.get("/base.png", params={**query, "format": "png"})
+    return http.get(path, params={**query, "format": "png"}, headers=headers)
 
 
 def test_a_relative_layer_comes_from_the_origin(client):
@@ -61,6 +69,19 @@ def test_a_relative_layer_comes_from_the_origin(client):
 def test_a_missing_layer_that_is_not_required_still_gives_200(client):
     response = get(client, layers=[{"url": "/absent.png"}])
     assert response.status_code == 200 and close(pixels(response.content)[50, 100], BLUE)
+
+
+def test_an_image_without_its_missing_layer_is_not_cached_and_expires_soon(client, root):
+    layers = [{"url": "/later.png", "pos": "top|left", "scale": 20}]
+    first, second = get(client, layers=layers), get(client, layers=layers)
+    assert first.status_code == second.status_code == 200
+    assert first.headers["x-cache"] == second.headers["x-cache"] == "MISS"
+    assert first.headers["cache-control"] == "public, max-age=60"
+    assert first.headers["etag"].endswith('-partial"')
+    (root / "later.png").write_bytes(RED_SQUARE)
+    later = get(client, layers=layers, headers={"If-None-Match": first.headers["etag"]})
+    assert later.status_code == 200 and close(pixels(later.content)[5, 5], RED)
+    assert later.headers["cache-control"] == "public, max-age=86400"
 
 
 def test_a_missing_required_layer_is_404_naming_it(client):
@@ -92,6 +113,38 @@ def test_absolute_urls_are_fetched_once_when_private_networks_are_allowed(open_c
     assert first.status_code == second.status_code == 200
     assert close(pixels(first.content)[5, 5], RED)
     assert remote.requests.count("logo.png") == 1
+
+
+def test_a_relative_layer_follows_the_url_of_a_source_url_image(open_client, remote):
+    layers = [{"url": "red.png", "pos": "top|left", "scale": 20}]
+    response = get(open_client, "/", source_url=f"{remote.url}/img/base.png", layers=layers)
+    px = pixels(response.content)
+    assert response.status_code == 200 and close(px[5, 5], RED) and close(px[95, 195], BLUE)
+
+
+def test_a_rooted_watermark_path_goes_to_the_origin_host_through_its_route(open_client, remote):
+    response = get(
+        open_client,
+        "/img/base.png",
+        origin=remote.url,
+        host_header="images.test",
+        mark="/routed.png",
+        mark_pos="top|left",
+    )
+    assert response.status_code == 200 and close(pixels(response.content)[5, 5], RED)
+    assert remote.hosts[remote.requests.index("routed.png")] == "images.test"
+
+
+def test_a_relative_layer_of_a_url_image_obeys_the_host_allow_list(tmp_path_factory, root, remote):
+    with (
+        serve(
+            tmp_path_factory, root, allow_private_networks=True, hosts_allowed=["127.0.0.1"]
+        ) as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        layers = [{"url": "//localhost:1/red.png", "required": True}]
+        response = get(http, "/", source_url=f"{remote.url}/img/base.png", layers=layers)
+    assert response.status_code == 401 and response.json()["error"]["param"] == "layers"
 
 
 def test_bad_layers_are_400_naming_the_parameter_and_the_item(client):

@@ -10,17 +10,21 @@ import pyvips
 
 from imgproxy.errors import ForbiddenByConfig
 from imgproxy.web.uploads import check_token
-from tests.support.images import GREEN, RED, close, pixels, png, quadrants
+from tests.support.images import GREEN, RED, astronaut, close, jpeg, pixels, png, quadrants, solid
 from tests.support.server import running_server
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 QUAD = png(quadrants(200, 100))
+MAGENTA = (255, 0, 255)
+MARKED = {"mark": "/mark.png", "mark_pos": "bottom|right", "format": "png"}
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    return tmp_path_factory.mktemp("originals")
+    root = tmp_path_factory.mktemp("originals")
+    (root / "mark.png").write_bytes(png(solid(20, 20, MAGENTA)))
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +129,46 @@ def test_bad_cache_queries_are_400(client):
     error = response.json()["error"]
     assert response.status_code == 400 and error["param"] == "cache_queries"
     assert "width" in error["message"]
+
+
+def test_a_post_draws_its_watermark(client):
+    response = post(client, "/marked/a.png", **MARKED)
+    px = pixels(response.content)
+    assert response.status_code == 200 and close(px[95, 195], MAGENTA) and close(px[5, 5], RED)
+
+
+def test_cache_queries_draw_their_watermark_into_the_result_a_get_finds(client):
+    query = "width=100&mark=/mark.png&mark_pos=bottom%7Cright&format=png"
+    assert post(client, "/marked/b.png", cache_queries=json.dumps([query])).status_code == 200
+    found = client.get(f"/marked/b.png?{query}")
+    assert found.headers["x-cache"] == "HIT" and close(pixels(found.content)[45, 95], MAGENTA)
+
+
+def test_a_cache_query_whose_required_watermark_is_missing_fails(client):
+    query = "width=50&mark=/absent.png&mark_required=true"
+    response = post(client, "/marked/c.png", cache_queries=json.dumps([query]))
+    assert response.status_code == 404 and response.json()["error"]["param"] == "mark"
+
+
+def test_a_cache_query_without_its_optional_watermark_is_not_cached(client):
+    query = "width=51&mark=/absent.png"
+    assert post(client, "/marked/d.png", cache_queries=json.dumps([query])).status_code == 200
+    assert client.get(f"/marked/d.png?{query}").headers["x-cache"] == "MISS"
+
+
+def test_cache_processed_needs_every_overlay_of_what_it_keeps(client):
+    response = post(client, "/marked/e.png", cache_processed="true", mark="/absent.png")
+    assert response.status_code == 404 and response.json()["error"]["param"] == "mark"
+
+
+def test_a_post_past_its_deadline_is_504(root, tmp_path):
+    settings = {
+        "origin": {"kind": "local", "root": str(root)},
+        "uploads": {"token": TOKEN},
+        "cache": {"dir": str(tmp_path / "cache")},
+        "server": {"request_timeout_s": 0.1},
+    }
+    big = jpeg(astronaut().resize(4.0))
+    with running_server(settings) as url, httpx.Client(base_url=url, timeout=30) as http:
+        response = post(http, "/slow/a.jpg?width=4000&blur=60", body=big)
+    assert response.status_code == 504 and response.json()["error"]["code"] == "timeout"

@@ -1,7 +1,9 @@
-"""The S3 result tier: a render on one server is a hit on another; purges reach it."""
+"""The S3 tier: a render on one server is a hit on another; POSTed originals reach every server;
+servers with other render settings never share results; purges reach it."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -9,31 +11,46 @@ import pytest
 
 from imgproxy.config import build_settings
 from imgproxy.web.admin import create_admin_app
-from tests.support.images import png, quadrants
+from tests.support.images import GREEN, RED, close, pixels, png, quadrants
 from tests.support.s3 import s3_server
 from tests.support.server import running_app, running_server
 
+TOKEN = "up"
+
 
 @pytest.fixture(scope="module")
-def nodes(tmp_path_factory):
+def root(tmp_path_factory):
     root = tmp_path_factory.mktemp("originals")
     (root / "quad.png").write_bytes(png(quadrants(200, 100)))
-    with s3_server({"shared-results": {}}) as endpoint:
+    return root
 
-        def settings(name: str) -> dict:
-            return {
-                "origin": {"kind": "local", "root": str(root), "endpoint_url": endpoint},
-                "cache": {"dir": str(tmp_path_factory.mktemp(name)), "s3_bucket": "shared-results"},
-                "admin": {"enabled": True, "token": "a"},
-            }
 
-        first, second = settings("node-a"), settings("node-b")
-        with (
-            running_server(first) as url_a,
-            running_server(second) as url_b,
-            running_app(create_admin_app(build_settings(second))) as admin_b,
-        ):
-            yield url_a, url_b, admin_b
+@pytest.fixture(scope="module")
+def endpoint():
+    with s3_server({"shared-results": {}}) as url:
+        yield url
+
+
+def node_settings(tmp_path_factory, root, endpoint, name: str, **output: object) -> dict:
+    return {
+        "origin": {"kind": "local", "root": str(root), "endpoint_url": endpoint},
+        "cache": {"dir": str(tmp_path_factory.mktemp(name)), "s3_bucket": "shared-results"},
+        "admin": {"enabled": True, "token": "a"},
+        "uploads": {"token": TOKEN},
+        "output": output,
+    }
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory, root, endpoint):
+    first = node_settings(tmp_path_factory, root, endpoint, "node-a")
+    second = node_settings(tmp_path_factory, root, endpoint, "node-b")
+    with (
+        running_server(first) as url_a,
+        running_server(second) as url_b,
+        running_app(create_admin_app(build_settings(second))) as admin_b,
+    ):
+        yield url_a, url_b, admin_b
 
 
 def stored_hit(base: str, url: str) -> None:
@@ -60,3 +77,35 @@ def test_a_purge_removes_shared_results_too(nodes):
     purged = httpx.delete(f"{admin_b}/quad.png?all=true", headers={"Authorization": "Bearer a"})
     assert purged.json()["purged"] >= 1
     assert httpx.get(f"{node_b}/quad.png?width=71").headers["x-cache"] == "MISS"
+
+
+def test_a_server_with_other_render_settings_does_not_take_shared_results(
+    nodes, tmp_path_factory, root, endpoint
+):
+    node_a, _, _ = nodes
+    query = "/quad.png?width=72&format=webp"
+    httpx.get(node_a + query)
+    stored_hit(node_a, query)
+    other = node_settings(tmp_path_factory, root, endpoint, "node-c", default_quality=40)
+    with running_server(other) as node_c:
+        answer = httpx.get(node_c + query)
+    assert answer.headers["x-cache"] == "MISS"
+    assert answer.headers["etag"] != httpx.get(node_a + query).headers["etag"]
+
+
+def test_a_post_on_one_server_is_the_original_and_the_warm_cache_of_another(nodes):
+    node_a, node_b, _ = nodes
+    posted = httpx.post(
+        f"{node_a}/posted/quad.png",
+        files={"file": ("q.png", png(quadrants(200, 100)), "image/png")},
+        data={"flip": "true", "cache_processed": "true", "cache_queries": json.dumps(["width=60"])},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert posted.status_code == 200
+    warmed = httpx.get(f"{node_b}/posted/quad.png?width=60")
+    assert warmed.headers["x-cache"] == "HIT"
+    assert warmed.content == httpx.get(f"{node_a}/posted/quad.png?width=60").content
+    fresh = httpx.get(f"{node_b}/posted/quad.png?format=png")
+    assert fresh.status_code == 200 and fresh.headers["x-cache"] == "MISS"
+    px = pixels(fresh.content)
+    assert close(px[5, 195], RED) and close(px[5, 5], GREEN)
