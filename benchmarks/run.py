@@ -1,157 +1,202 @@
-"""Side by side in one run: the served path against raw pyvips doing the same work, same bytes.
+"""`make bench`: imgproxy side by side with raw pyvips and thumbor 7, in one run, as ratios.
 
-Prints a table of ratios and writes benchmarks/results/latest.md.
+Writes benchmarks/results/latest.md and latest.png. `--quick` runs case 1 for one second
+without thumbor (a smoke run), writing into `--out`.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import argparse
+import asyncio
 import os
-import subprocess
+import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import httpx
-import pyvips
-from skimage import data as photos
 
+from benchmarks import raw, servers
+from benchmarks.cases import CASES, COPIES, QUALITY_AUTO, QUALITY_FIXED, Case
+from benchmarks.fidelity import curve
+from benchmarks.inputs import write_inputs
 from benchmarks.load import LoadResult, load
+from benchmarks.report import CaseRow, Fidelity, Results, markdown, plot
+from benchmarks.thumbor import thumbor
 
 CORES = os.cpu_count() or 1
-SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
-RESULTS = Path(__file__).parent / "results" / "latest.md"
+CONNECTIONS = 2 * CORES
+RESULTS = Path(__file__).parent / "results"
+# Cold renders of one URL sent at once; all but one must wait for the first render.
+COALESCED = 16
 
 
-@dataclass(frozen=True)
-class Case:
-    name: str
-    query: str
-    raw: Callable[[bytes], bytes]
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-def large_photo() -> bytes:
-    """scikit-image's astronaut upscaled to 4000x3000 (12 MP), as a quality-90 JPEG."""
-    photo = pyvips.Image.new_from_array(photos.astronaut()).copy(interpretation="srgb")
-    return photo.resize(4000 / 512, vscale=3000 / 512).jpegsave_buffer(Q=90)
-
-
-def raw_width_400(data: bytes) -> bytes:
-    image = pyvips.Image.new_from_buffer(data, "", shrink=8, access="sequential")
-    return image.resize(400 / image.width, kernel="lanczos3").jpegsave_buffer(
-        Q=80, optimize_coding=True
-    )
-
-
-def raw_width_1200_webp(data: bytes) -> bytes:
-    image = pyvips.Image.new_from_buffer(data, "", shrink=2, access="sequential")
-    return image.resize(1200 / image.width, kernel="lanczos3").webpsave_buffer(Q=80, effort=4)
-
-
-CASES = (
-    Case("12 MP JPEG -> width=400 JPEG q80", "width=400&quality=80", raw_width_400),
-    Case("12 MP JPEG -> width=1200 WebP", "width=1200&format=webp&quality=80", raw_width_1200_webp),
-)
-
-
-def raw_throughput(fn: Callable[[bytes], bytes], data: bytes, seconds: float) -> float:
-    """Operations per second of `fn` in CORES threads, as the server's render slots run it."""
-    pyvips.cache_set_max(0)
-    pyvips.concurrency_set(1)
-    until = time.perf_counter() + seconds
-
-    def worker() -> int:
-        count = 0
-        while time.perf_counter() < until:
-            fn(data)
-            count += 1
-        return count
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(CORES) as pool:
-        total = sum(pool.map(lambda _: worker(), range(CORES)))
-    return total / (time.perf_counter() - started)
-
-
-def start_server(root: Path, port: int, result_cache_mb: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "IMGPROXY_ORIGIN_ROOT": str(root),
-        "IMGPROXY_CACHE_DIR": str(root / "cache"),
-        "IMGPROXY_CACHE_RESULT_SIZE_MB": str(result_cache_mb),
-        "IMGPROXY_SERVER_PORT": str(port),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "imgproxy", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("imgproxy did not start")
-
-
-def served(url: str) -> LoadResult:
-    """Load from a separate process, as a real client would be."""
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(load, (url, 2 * CORES, SECONDS))
-
-
-def main() -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="imgproxy-bench-"))
-    data = large_photo()
-    (workdir / "large.jpg").write_bytes(data)
-    rows = []
-    server = start_server(workdir, 18181, result_cache_mb=0)
-    try:
-        for case in CASES:
-            raw = raw_throughput(case.raw, data, SECONDS)
-            result = served(f"http://127.0.0.1:18181/large.jpg?{case.query}")
-            rows.append((case.name, result, raw))
-    finally:
-        server.terminate()
-        server.wait()
-    cached = start_server(workdir, 18182, result_cache_mb=256)
-    try:
-        hit = served("http://127.0.0.1:18182/large.jpg?width=400&quality=80")
-    finally:
-        cached.terminate()
-        cached.wait()
-    report = render_report(rows, hit)
-    print(report)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report)
-    return 0
-
-
-def render_report(rows: list[tuple[str, LoadResult, float]], hit: LoadResult) -> str:
-    lines = [
-        f"# Benchmark ({CORES} cores, {SECONDS:g} s per case, {2 * CORES} concurrent clients)",
-        "",
-        "| case | served req/s | p99 ms | errors | raw pyvips ops/s | served / raw |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, result, raw in rows:
-        lines.append(
-            f"| {name} | {result.per_second:.1f} | {result.p99_ms:.0f} | {result.errors} "
-            f"| {raw:.1f} | {result.per_second / raw:.2f} |"
+def in_process(
+    cases: Sequence[Case], inputs: dict[str, bytes], seconds: float
+) -> list[tuple[float, float]]:
+    """(raw ops/s, pipeline ops/s) per case, with as many threads as render slots."""
+    return [
+        (
+            raw.throughput(case.raw, inputs[case.file], CORES, seconds),
+            raw.throughput(raw.pipeline(case.query), inputs[case.file], CORES, seconds),
         )
-    lines.append(
-        f"| result-cache hit of case 1 | {hit.per_second:.0f} | {hit.p99_ms:.0f} "
-        f"| {hit.errors} | | |"
+        for case in cases
+    ]
+
+
+def served(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
+    return load(base, paths, CONNECTIONS, seconds)
+
+
+def _mixed(per_case: Iterable[list[str]]) -> list[str]:
+    """Cases 1-6 in turn: one request of each case, then the next copy of each."""
+    return [path for paths in zip(*per_case, strict=True) for path in paths]
+
+
+async def _cold_burst(base: str, path: str) -> None:
+    async with httpx.AsyncClient(timeout=120) as http:
+        answers = await asyncio.gather(*(http.get(base + path) for _ in range(COALESCED)))
+    assert all(answer.status_code == 200 for answer in answers)
+
+
+def coalescing(base: str, admin_port: int, trials: int = 3) -> list[int]:
+    """Renders per burst of identical cold requests (the result cache is off)."""
+    counts = []
+    for trial in range(trials):
+        time.sleep(1.2)
+        before = servers.renders(admin_port)
+        asyncio.run(_cold_burst(base, f"/large.jpg?width={640 + trial}"))
+        time.sleep(1.2)
+        counts.append(servers.renders(admin_port) - before)
+    return counts
+
+
+async def _distinct_burst(base: str) -> None:
+    async with httpx.AsyncClient(timeout=300) as http:
+        paths = [f"/large.jpg?width={3000 + n}" for n in range(16)]
+        await asyncio.gather(*(http.get(base + path) for path in paths))
+
+
+def peak_rss_under_16_renders(root: Path) -> float:
+    """A fresh server's peak RSS after 16 concurrent distinct renders of the 12 MP JPEG."""
+    port = free_port()
+    with servers.imgproxy(root, port, free_port(), result_cache_mb=0) as server:
+        asyncio.run(_distinct_burst(server.base))
+        return server.peak_rss_mb()
+
+
+def imgproxy_section(root: Path, results: Results, seconds: float, quick: bool) -> None:
+    port, admin = free_port(), free_port()
+    cases = CASES[:1] if quick else CASES
+    with servers.imgproxy(root, port, admin, result_cache_mb=0) as server:
+        rates = [served(server.base, case.paths(), seconds) for case in cases]
+        for index, rate in enumerate(rates):
+            row = results.cases[index]
+            results.cases[index] = CaseRow(row.name, row.raw, row.pipeline, rate)
+        if quick:
+            return
+        results.coalesced_renders = coalescing(server.base, admin)
+        results.quality_auto = served(server.base, [QUALITY_AUTO], seconds)
+        results.quality_fixed = served(server.base, [QUALITY_FIXED], seconds)
+    with servers.imgproxy(root, free_port(), free_port(), result_cache_mb=0) as server:
+        results.mix["imgproxy"] = served(server.base, _mixed(c.paths() for c in CASES), seconds * 2)
+        results.mix_rss_mb["imgproxy"] = server.peak_rss_mb()
+
+
+def cache_hit_section(root: Path, results: Results, seconds: float) -> None:
+    with servers.imgproxy(root, free_port(), free_port(), result_cache_mb=256) as server:
+        results.hit = served(server.base, [CASES[0].path], seconds)
+        body = httpx.get(server.base + CASES[0].path).content
+    body_file = root / "hit.jpg"
+    body_file.write_bytes(body)
+    with servers.bare(body_file, free_port()) as server:
+        results.bare = served(server.base, ["/"], seconds)
+
+
+def best_thumbor(root: Path, results: Results, seconds: float) -> tuple[int, int]:
+    """(processes, engine threads): one process per core, or one process with a thread pool."""
+    trials = {(CORES, 0): f"{CORES} processes", (1, CORES): f"1 process, {CORES} engine threads"}
+    for (processes, threads), label in trials.items():
+        with thumbor(root, free_port(), processes, threads) as server:
+            rate = served(server.base, CASES[0].thumbor_paths(), seconds)
+            results.thumbor_trials[label] = rate.per_second
+    return max(trials, key=lambda key: results.thumbor_trials[trials[key]])
+
+
+def thumbor_section(root: Path, results: Results, seconds: float) -> None:
+    processes, threads = best_thumbor(root, results, seconds)
+    with thumbor(root, free_port(), processes, threads) as server:
+        for index, case in enumerate(CASES):
+            row = results.cases[index]
+            rate = served(server.base, case.thumbor_paths(), seconds)
+            results.cases[index] = CaseRow(row.name, row.raw, row.pipeline, row.served, rate)
+    with thumbor(root, free_port(), processes, threads) as server:
+        results.mix["thumbor"] = served(
+            server.base, _mixed(c.thumbor_paths() for c in CASES), seconds * 2
+        )
+        results.mix_rss_mb["thumbor"] = server.peak_rss_mb()
+
+
+def fidelity_section(root: Path, results: Results, inputs: dict[str, bytes]) -> None:
+    """Bytes and SSIM of cases 1 and 2's outputs, imgproxy against thumbor, at equal SSIM."""
+    outputs = (
+        ("400 px JPEG", "width=400", "400x0", ""),
+        ("1200 px WebP", "width=1200&format=webp", "1200x0", "format(webp)"),
     )
-    return "\n".join(lines) + "\n"
+    with (
+        servers.imgproxy(root, free_port(), free_port(), result_cache_mb=0) as ours,
+        thumbor(root, free_port(), 1, 0) as theirs,
+    ):
+        for name, query, size, fmt in outputs:
+
+            def our_url(q: int | None, query: str = query) -> str:
+                return f"{ours.base}/large.jpg?{query}" + (f"&quality={q}" if q else "")
+
+            def their_url(q: int | None, size: str = size, fmt: str = fmt) -> str:
+                filters = [f for f in (fmt, f"quality({q})" if q else "") if f]
+                prefix = f"filters:{':'.join(filters)}/" if filters else ""
+                return f"{theirs.base}/unsafe/{size}/{prefix}large.jpg"
+
+            original = inputs["large.jpg"]
+            results.fidelity.append(
+                Fidelity(name, curve(our_url, original), curve(their_url, original))
+            )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="case 1 for 1 s, no thumbor")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the report")
+    args = parser.parse_args(argv)
+    seconds = 1.0 if args.quick else float(os.environ.get("BENCH_SECONDS", "8"))
+    root = Path(tempfile.mkdtemp(prefix="imgproxy-bench-"))
+    inputs = write_inputs(root, COPIES)
+    cases = CASES[:1] if args.quick else CASES
+    results = Results(CORES, seconds, CONNECTIONS)
+    for case, (raw_rate, pipeline_rate) in zip(
+        cases, in_process(cases, inputs, seconds), strict=True
+    ):
+        results.cases.append(CaseRow(case.name, raw_rate, pipeline_rate, LoadResult(0, 0, 0, 0)))
+    imgproxy_section(root, results, seconds, args.quick)
+    if not args.quick:
+        cache_hit_section(root, results, seconds)
+        results.rss_16_mb = peak_rss_under_16_renders(root)
+        thumbor_section(root, results, seconds)
+        fidelity_section(root, results, inputs)
+    report = markdown(results)
+    print(report)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latest.md").write_text(report)
+    plot(results, args.out / "latest.png")
+    return 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyvips
 from starlette.applications import Starlette
 
+from imgproxy.cache.keys import digest
 from imgproxy.cache.results import Results, build_results
 from imgproxy.cache.shared import SharedTier
 from imgproxy.cache.stores import BlobStore
@@ -36,12 +37,16 @@ class AppState:
     coalescer: Coalescer
     preprocessor: Preprocessor
     jobs: Jobs
+    # The render settings in short: results made under other settings never match.
+    render_digest: str
 
     async def close(self) -> None:
         # Off the loop: running jobs still use it for their origin I/O until they finish.
         await asyncio.to_thread(self.jobs.stop)
+        # Renders left by answered requests (deadline, client gone) wait for no more origin I/O.
+        self.preprocessor.closing.set()
+        await asyncio.to_thread(self.pool.close)
         await self.sources.close()
-        self.pool.close()
         self.results.close()
         self.stats.close()
 
@@ -94,7 +99,8 @@ def build_state(settings: Settings) -> AppState:
         pool=RenderPool(settings.server.slots(), settings.server.queue_size),
         coalescer=Coalescer(),
         preprocessor=preprocessor,
-        jobs=Jobs(build_huey(settings), preprocessor),
+        jobs=Jobs(build_huey(settings), preprocessor, settings.jobs.report_retention_days),
+        render_digest=preprocessor.render_digest,
     )
 
 
@@ -112,6 +118,15 @@ def build_preprocessor(
     settings: Settings, sources: Sources, results: Results, loop: asyncio.AbstractEventLoop
 ) -> Preprocessor:
     security, output = settings.security, settings.output
+    render_options = RenderOptions(
+        default_quality=output.default_quality,
+        auto_avif=output.auto_avif,
+        avif_max_side=output.avif_max_side,
+        allow_upscale=output.allow_upscale,
+        max_src_pixels=security.max_src_pixels,
+        max_out_side=security.max_out_pixels,
+        max_frames=security.max_frames,
+    )
     return Preprocessor(
         decode_options=DecodeOptions(
             presets=settings.colors,
@@ -120,17 +135,11 @@ def build_preprocessor(
             max_side=security.max_out_pixels,
             max_layers=security.max_layers,
         ),
-        render_options=RenderOptions(
-            default_quality=output.default_quality,
-            auto_avif=output.auto_avif,
-            avif_max_side=output.avif_max_side,
-            allow_upscale=output.allow_upscale,
-            max_src_pixels=security.max_src_pixels,
-            max_out_side=security.max_out_pixels,
-            max_frames=security.max_frames,
-        ),
+        render_options=render_options,
         results=results,
         sources=sources,
         store_uploads=settings.uploads.enabled,
+        render_digest=digest(render_options),
         loop=loop,
+        loop_timeout_s=settings.server.request_timeout_s,
     )

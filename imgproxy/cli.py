@@ -94,7 +94,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     sources = build_sources(settings, results.shared)
     with _loop_in_thread() as loop:
         preprocessor = build_preprocessor(settings, sources, results, loop)
-        Jobs(build_huey(settings), preprocessor).run(settings.jobs.workers)
+        jobs = Jobs(build_huey(settings), preprocessor, settings.jobs.report_retention_days)
+        jobs.run(settings.jobs.workers)
     return 0
 
 

@@ -93,6 +93,7 @@ class JobsSettings:
     redis_url: str = ""
     consumer: bool = True
     workers: int = _bounded(1, 1, 64)
+    report_retention_days: int = _bounded(7, 1, 3650)
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 from urllib.parse import quote
 
 from imgproxy.cache.origin import CachedOrigin, PreprocessedOrigin
@@ -17,7 +17,7 @@ from imgproxy.origins.base import Origin
 from imgproxy.origins.guard import UrlPolicy, check_url, is_public
 from imgproxy.origins.http import HttpOrigin, Route, RoutedOrigin, UrlOrigin
 from imgproxy.origins.local import LocalOrigin
-from imgproxy.origins.s3 import S3Origin
+from imgproxy.origins.s3 import RegionClients, S3Origin, s3_client
 from imgproxy.params.plan import SourceRequest
 
 # AWS region names: us-east-1, eu-central-2, ap-southeast-4, us-gov-west-1, cn-northwest-1, ...
@@ -25,8 +25,8 @@ AWS_REGION = re.compile(
     r"(?:af|ap|ca|cn|eu|il|me|mx|sa|us)-(?:gov-|iso-|isob-)?"
     r"(?:north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}"
 )
-# Bucket origins kept for the bucket parameter: each holds a boto3 client of ~10 MB.
-BUCKET_ORIGINS = 8
+# S3 clients kept for the regions the bucket parameter names, besides the configured one's.
+REGION_CLIENTS = 4
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,13 @@ class Sources:
             policy=self.policy,
         )
         self.urls = self.cached(self.fetcher)
-        self.buckets: OrderedDict[tuple[str, str], Origin] = OrderedDict()
-        self._building = asyncio.Lock()
+        build = partial(
+            s3_client,
+            endpoint_url=o.endpoint_url,
+            timeout_s=o.timeout_s,
+            connect_timeout_s=o.connect_timeout_s,
+        )
+        self.clients = RegionClients(build, REGION_CLIENTS)
         self.writable: LocalOrigin | S3Origin | None = None
         self.configured = self._configured()
         self.default = PreprocessedOrigin(self.configured, preprocessed, shared)
@@ -77,7 +82,7 @@ class Sources:
             self.writable = LocalOrigin(o.root, o.max_bytes)
             return self.writable
         if o.kind == "s3":
-            self.writable = self._s3(o.bucket, o.region)
+            self.writable = self._s3(o.bucket, o.region, self.clients.pin(o.region))
             return self.cached(self.writable)
         http = HttpOrigin(
             o.url,
@@ -94,35 +99,14 @@ class Sources:
         await self.writable.store(path, data)
 
     async def bucket(self, name: str, region: str) -> Origin:
-        """The origin of a bucket; the least recently used of more than BUCKET_ORIGINS go (the
-        garbage collector frees them once fetches in flight are done)."""
-        key = (name, region)
-        if key not in self.buckets:
-            async with self._building:
-                if key not in self.buckets:
-                    # boto3 reads its service model from disk for a client: not on the event loop.
-                    built = await asyncio.to_thread(self._s3, name, region)
-                    self.buckets[key] = self.cached(built)
-                    if len(self.buckets) > BUCKET_ORIGINS:
-                        self.buckets.popitem(last=False)
-        self.buckets.move_to_end(key)
-        return self.buckets[key]
+        """The origin of a bucket: a small wrapper around its region's client."""
+        return self.cached(self._s3(name, region, await self.clients.get(region)))
 
-    def _s3(self, bucket: str, region: str) -> S3Origin:
+    def _s3(self, bucket: str, region: str, client: Any) -> S3Origin:
         o = self.settings.origin
         return S3Origin(
-            bucket,
-            region=region,
-            endpoint_url=o.endpoint_url,
-            timeout_s=o.timeout_s,
-            connect_timeout_s=o.connect_timeout_s,
-            max_bytes=o.max_bytes,
+            bucket, client, region=region, endpoint_url=o.endpoint_url, max_bytes=o.max_bytes
         )
-
-    async def pick(self, request: SourceRequest, path: str) -> tuple[Origin, str]:
-        """The origin and the path (or whole URL) to fetch for this request."""
-        picked = await self.choose(request, path)
-        return picked.origin, picked.path
 
     async def choose(self, request: SourceRequest, path: str) -> Picked:
         """Where this request's image comes from."""
@@ -165,8 +149,7 @@ class Sources:
     async def close(self) -> None:
         await self.default.close()
         await self.fetcher.close()
-        for origin in self.buckets.values():
-            await origin.close()
+        self.clients.close()
 
 
 def _url(request: SourceRequest, path: str) -> str | None:

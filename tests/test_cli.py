@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 import uvicorn
 
 from imgproxy.cli import main
-from tests.support.server import free_port
+from tests.support.server import free_port, serve_process
 
 
 def test_url_prints_a_url_with_encoded_parameters(capsys):
@@ -75,20 +74,8 @@ def test_serve_starts_the_server_with_workers_and_answers_health(tmp_path):
         f'[cache]\ndir = "{tmp_path / "cache"}"\n'
         f'[admin]\nenabled = true\ntoken = "t"\nport = {admin_port}\n'
     )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "imgproxy", "serve", "--config", str(config)]
-        + ["--port", str(port), "--workers", "2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
+    with serve_process(config, port, "--workers", "2"):
+        response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
         assert response.status_code == 200 and response.text == "healthy"
         image = httpx.get(f"http://127.0.0.1:{port}/astronaut.jpg?width=64", timeout=30)
         assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
@@ -96,6 +83,3 @@ def test_serve_starts_the_server_with_workers_and_answers_health(tmp_path):
             f"http://127.0.0.1:{admin_port}/stats", headers={"Authorization": "Bearer t"}, timeout=5
         )
         assert admin.status_code == 200 and "requests" in admin.json()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

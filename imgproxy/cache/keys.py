@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from imgproxy.params.plan import Plan
 
 
 def result_key(
@@ -60,3 +64,24 @@ class ResultName:
     @property
     def index(self) -> str:
         return plan_index_key(self.origin, self.path, self.plan_key)
+
+
+def format_token(wanted: str | None, accepts: frozenset[str]) -> str:
+    """The part of the cache key that stands for the output format the request will get."""
+    if wanted == "auto":
+        return "auto:" + ",".join(sorted(accepts))
+    return wanted or "source"
+
+
+def result_name(
+    origin: str,
+    path: str,
+    plan: Plan,
+    accepts: frozenset[str],
+    validator: str,
+    render_digest: str,
+) -> ResultName:
+    """The name of `plan`'s result for a client accepting `accepts`, from this version of the
+    original, under the render settings `render_digest` stands for."""
+    token = format_token(plan.output.format, accepts)
+    return ResultName(origin, path, plan.key, token, validator, render_digest)

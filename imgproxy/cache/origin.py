@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
+import time
 from typing import Any
 
 from imgproxy.cache.keys import origin_key, path_tag
 from imgproxy.cache.shared import SharedTier
 from imgproxy.cache.stores import BlobStore, Entry
+from imgproxy.errors import OriginFailed
 from imgproxy.origins.base import Origin, Source
 
-# How long a server trusts its memo of whether a POST replaced an original in the shared tier.
+# How long a process trusts its last answer to whether the shared tier's originals changed.
 SHARED_CHECK_S = 5.0
 
 
@@ -50,18 +53,45 @@ class CachedOrigin:
         await self.inner.close()
 
 
+class Generation:
+    """The shared tier's generation, asked at most every SHARED_CHECK_S seconds by a process.
+    Requests take the last answer while a newer one is asked for; only the first one waits."""
+
+    def __init__(self, shared: SharedTier) -> None:
+        self.shared = shared
+        self.known: str | None = None
+        self._asked_at = -math.inf
+        self._asking: asyncio.Task[None] | None = None
+
+    async def current(self) -> str | None:
+        idle = self._asking is None or self._asking.done()
+        if idle and time.monotonic() - self._asked_at >= SHARED_CHECK_S:
+            self._asked_at = time.monotonic()
+            self._asking = asyncio.ensure_future(self._ask())
+        if self.known is None and self._asking is not None:
+            await asyncio.shield(self._asking)
+        return self.known
+
+    async def _ask(self) -> None:
+        found = await asyncio.to_thread(self.shared.generation)
+        # When S3 cannot tell, the last answer stands until it can.
+        if found is not None:
+            self.known = found
+
+
 class PreprocessedOrigin:
     """Originals that a POST replaced (cache_processed, cache_queries) win over `inner`'s own.
 
     They are kept without expiry in their own store; `keep` returns the new version tag. With a
-    shared tier they are kept there too, and other servers ask it at most every
-    SHARED_CHECK_S seconds per path whether a POST replaced an original.
+    shared tier they are kept there too, and a memo of a path's version holds while the tier's
+    generation is the one it was taken under: cache hits ask S3 nothing per path.
     """
 
     def __init__(self, inner: Origin, store: BlobStore, shared: SharedTier | None = None) -> None:
         self.inner = inner
         self.store = store
         self.shared = shared
+        self.generation = Generation(shared) if shared is not None else None
         self.name = inner.name
 
     async def validator(self, path: str) -> str | None:
@@ -71,25 +101,38 @@ class PreprocessedOrigin:
         version = await self._version(path)
         if version is None:
             return await self.inner.fetch(path)
-        entry = await asyncio.to_thread(self.store.get, origin_key("pd", self.name, path))
-        if (entry is None or entry.meta["validator"] != version) and self.shared is not None:
-            entry = await asyncio.to_thread(self._copy_shared, self.shared, path)
+        entry = await asyncio.to_thread(self._kept, path, version)
         if entry is None:
-            return await self.inner.fetch(path)
+            # Results are named by this version already: `inner`'s original must not stand in.
+            self.store.delete(origin_key("pv", self.name, path))
+            raise OriginFailed(f"the preprocessed original of {path} could not be read")
         return Source(entry.body, str(entry.meta["validator"]))
+
+    def _kept(self, path: str, version: str) -> Entry | None:
+        """The kept original: this machine's copy of `version`, else the shared tier's."""
+        entry = self.store.get(origin_key("pd", self.name, path))
+        if (entry is None or entry.meta["validator"] != version) and self.shared is not None:
+            entry = self._copy_shared(self.shared, path)
+        return entry
 
     async def _version(self, path: str) -> str | None:
         # Small and read on every request for this origin: inline, no thread hop.
-        entry = self.store.get(origin_key("pv", self.name, path))
-        if entry is None and self.shared is not None:
-            entry = await asyncio.to_thread(self._ask_shared, self.shared, path)
-        return entry.meta["validator"] if entry is not None else None
-
-    def _ask_shared(self, shared: SharedTier, path: str) -> Entry:
-        """The shared tier's version tag (None: no POST replaced it), remembered for a while."""
-        meta = {"validator": shared.original_version(path_tag(self.name, path))}
-        self._remember(path, meta)
-        return Entry(meta, b"")
+        memo = self.store.get(origin_key("pv", self.name, path))
+        known = memo.meta["validator"] if memo is not None else None
+        if self.generation is None:
+            return known
+        generation = await self.generation.current()
+        # Unchanged since the memo, or S3 cannot tell now (a path would fail alike): the memo.
+        if generation is None or (memo and memo.meta.get("generation") == generation):
+            return known
+        tag = path_tag(self.name, path)
+        try:
+            version = await asyncio.to_thread(self.generation.shared.original_version, tag)
+        except OriginFailed:
+            # No memo that would outlive the failure.
+            return known
+        self._remember(path, version, generation)
+        return version
 
     def _copy_shared(self, shared: SharedTier, path: str) -> Entry | None:
         entry = shared.get_original(path_tag(self.name, path))
@@ -98,23 +141,26 @@ class PreprocessedOrigin:
         return entry
 
     def keep(self, path: str, data: bytes) -> str:
+        """Keep `data` as the original of `path`; its version tag. With a shared tier that fails,
+        OriginFailed: an original only this server would serve is not kept."""
         validator = "pre-" + hashlib.sha256(data).hexdigest()[:32]
-        if self.shared is not None:
-            self.shared.put_original(path_tag(self.name, path), validator, data)
-        meta = {"validator": validator}
-        self._store(path, meta, data)
-        self._remember(path, meta)
+        tag = path_tag(self.name, path)
+        generation = None
+        if self.generation is not None:
+            generation = self.generation.shared.put_original(tag, validator, data)
+            self.generation.known = generation
+        self._store(path, {"validator": validator}, data)
+        self._remember(path, validator, generation)
         return validator
 
     def _store(self, path: str, meta: dict[str, Any], data: bytes) -> None:
         tag = path_tag(self.name, path)
         self.store.put(origin_key("pd", self.name, path), meta, data, tag=tag)
 
-    def _remember(self, path: str, meta: dict[str, Any]) -> None:
-        # With a shared tier this is only a memo of its answer: other servers may POST too.
-        expire = SHARED_CHECK_S if self.shared is not None else None
+    def _remember(self, path: str, version: str | None, generation: str | None) -> None:
+        meta = {"validator": version, "generation": generation}
         tag = path_tag(self.name, path)
-        self.store.put(origin_key("pv", self.name, path), meta, b"", expire, tag)
+        self.store.put(origin_key("pv", self.name, path), meta, b"", tag=tag)
 
     async def close(self) -> None:
         await self.inner.close()

@@ -4,15 +4,16 @@ render slot for a synchronous POST and in a job for an asynchronous one."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Coroutine
-from dataclasses import dataclass, replace
-from functools import cached_property
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-from imgproxy.cache.keys import ResultName, digest
+from imgproxy.cache.keys import ResultName, result_name
 from imgproxy.cache.results import Results
-from imgproxy.errors import ImgproxyError, InvalidParameter
+from imgproxy.errors import DeadlineExceeded, ImgproxyError, InvalidParameter
 from imgproxy.origins.base import Source
 from imgproxy.overlays import FetchedOverlays, fetch_overlays
 from imgproxy.params.decode import DecodeOptions, decode
@@ -20,7 +21,7 @@ from imgproxy.params.plan import Plan
 from imgproxy.pipeline.context import Rendered, RenderOptions
 from imgproxy.pipeline.run import execute
 from imgproxy.sources import Picked, Sources
-from imgproxy.web.negotiate import accepted_formats, format_token
+from imgproxy.web.negotiate import accepted_formats
 
 T = TypeVar("T")
 
@@ -44,19 +45,14 @@ class Preprocessor:
     results: Results
     sources: Sources
     store_uploads: bool
+    # Digest of render_options: results made under other settings never match.
+    render_digest: str
     # The loop the origins' connections belong to; `run` is called from other threads.
     loop: asyncio.AbstractEventLoop
-
-    @cached_property
-    def render_digest(self) -> str:
-        """The server's render settings in short: results made under other settings never match."""
-        return digest(replace(self.render_options, accepts=frozenset()))
-
-    def result_name(
-        self, origin: str, path: str, plan: Plan, accepts: frozenset[str], validator: str
-    ) -> ResultName:
-        token = format_token(plan.output.format, accepts)
-        return ResultName(origin, path, plan.key, token, validator, self.render_digest)
+    # How long a render thread waits for origin I/O on the loop.
+    loop_timeout_s: float
+    # Set once the server shuts down: renders still running get no more origin I/O.
+    closing: threading.Event = field(default_factory=threading.Event)
 
     def run(self, job: Preprocess, strict: bool = True) -> tuple[Rendered, list[dict[str, Any]]]:
         """The processed upload, and one report per cache query. `strict` raises the first
@@ -100,8 +96,10 @@ class Preprocessor:
         if overlays.left_out:
             return {"cached": False, "left_out": list(overlays.left_out)}
         accepts = _accepts(plan, accept)
-        name = self.result_name(self.sources.default.name, path, plan, accepts, source.validator)
-        self.results.put(name, result_meta(rendered, source), rendered.body)
+        name = result_name(
+            self.sources.default.name, path, plan, accepts, source.validator, self.render_digest
+        )
+        store_result(self.results, name, rendered, source)
         return {}
 
     def _overlays(self, plan: Plan, path: str, require_all: bool = False) -> FetchedOverlays:
@@ -109,11 +107,32 @@ class Preprocessor:
         return self._on_loop(fetch_overlays(plan.overlays, picked, self.sources, require_all))
 
     def _on_loop(self, work: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(work, self.loop).result()
+        """`work` run on the loop, from a render or job thread; DeadlineExceeded when the loop
+        does not finish it in time or the server is shutting down."""
+        if self.closing.is_set() or self.loop.is_closed():
+            work.close()
+            raise DeadlineExceeded("the server is shutting down")
+        future = asyncio.run_coroutine_threadsafe(work, self.loop)
+        try:
+            return future.result(self.loop_timeout_s)
+        except FutureTimeout:
+            future.cancel()
+            raise DeadlineExceeded(
+                f"origin I/O for the upload took more than {self.loop_timeout_s:g} s"
+            ) from None
 
 
 def _accepts(plan: Plan, accept: str) -> frozenset[str]:
     return accepted_formats(accept) if plan.output.format == "auto" else frozenset()
+
+
+def store_result(results: Results, name: ResultName, rendered: Rendered, source: Source) -> bool:
+    """Store `rendered` under `name` unless it was made from another version of the original than
+    the one `name` holds (replaced meanwhile); whether it was stored."""
+    if source.validator != name.validator:
+        return False
+    results.put(name, result_meta(rendered, source), rendered.body)
+    return True
 
 
 def result_meta(rendered: Rendered, source: Source | None) -> dict[str, object]:

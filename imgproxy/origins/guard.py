@@ -8,6 +8,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
+
 from imgproxy.errors import ForbiddenByConfig, InvalidParameter, OriginFailed
 
 
@@ -23,10 +25,11 @@ def is_absolute(url: str) -> bool:
 
 
 def ascii_host(host: str) -> str:
-    """`host` in its ASCII (punycode) form, lower case; unchanged when it is no valid name."""
+    """`host` in its ASCII (punycode) form, lower case, spelt as the HTTP client will send it
+    (IDNA 2008: faß.de stays apart from fass.de); unchanged when it is no valid name."""
     try:
-        return host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
+        return httpx.URL(scheme="http", host=host.lower()).raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError):
         return host.lower()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import time
 from dataclasses import dataclass
@@ -185,12 +184,14 @@ class UrlOrigin(HttpOrigin):
     async def _pinned(self, url: str, route: Route) -> Source:
         """Fetch `url` from its checked addresses in the resolver's order, until one connects."""
         host, port, addresses = await pin(url, route.resolve, self.policy)
-        for address in addresses[:-1]:
-            with contextlib.suppress(Unreachable):
-                pinned = Route(route.host_header, (host, port, address))
+        # pin answers at least one address, so the loop returns or raises.
+        for tried, address in enumerate(addresses, start=1):
+            pinned = Route(route.host_header, (host, port, address))
+            try:
                 return await self.fetch_url(url, redact(url), pinned)
-        pinned = Route(route.host_header, (host, port, addresses[-1]))
-        return await self.fetch_url(url, redact(url), pinned)
+            except Unreachable:
+                if tried == len(addresses):
+                    raise
 
 
 class RoutedOrigin:

@@ -68,6 +68,8 @@ class Context:
     # The original's header, opened without decoding pixels (EXIF, interpretation).
     header: pyvips.Image | None = None
     image: pyvips.Image | None = None
+    # The image as load left it, before any step.
+    loaded: pyvips.Image | None = None
     # Size of the original in display orientation, as loaded; never changes.
     source_size: tuple[int, int] = (0, 0)
     # Size of the image before shrink-on-load, in display orientation: targets are computed on it.

@@ -12,17 +12,26 @@ from imgproxy.pipeline.load import to_web_colours
 def source_faces(ctx: Context) -> list[Box]:
     """Faces in the original's displayed full-size pixels, most confident first."""
     if ctx.measured.faces is None:
-        # The loaded image may be shrunk for a small output: a tiny view finds phantom faces.
-        view = pyvips.Image.thumbnail_buffer(
-            ctx.data,
-            DETECT_SIDE,
-            height=DETECT_SIDE,
-            size="down",
-            no_rotate=not ctx.plan.geometry.autorotate,
-        )
+        view = _detection_view(ctx)
         fx, fy = ctx.source_size[0] / view.width, ctx.source_size[1] / view.height
-        ctx.measured.faces = [face.scaled(fx, fy) for face in faces(to_web_colours(view))]
+        ctx.measured.faces = [face.scaled(fx, fy) for face in faces(view)]
     return ctx.measured.faces
+
+
+def _detection_view(ctx: Context) -> pyvips.Image:
+    """The original at most DETECT_SIDE a side, from the loaded pixels when they are full size."""
+    loaded = ctx.loaded
+    if loaded is not None and ctx.frames == 1 and (loaded.width, loaded.height) == ctx.source_size:
+        return loaded.thumbnail_image(DETECT_SIDE, height=DETECT_SIDE, size="down")
+    # The loaded image may be shrunk for a small output: a tiny view finds phantom faces.
+    view = pyvips.Image.thumbnail_buffer(
+        ctx.data,
+        DETECT_SIDE,
+        height=DETECT_SIDE,
+        size="down",
+        no_rotate=not ctx.plan.geometry.autorotate,
+    )
+    return to_web_colours(view)
 
 
 def faces_in(ctx: Context, image: pyvips.Image) -> list[Box]:

@@ -36,7 +36,7 @@ def load(ctx: Context) -> None:
     image = open_image(ctx.data, **_load_options(ctx, info, width, height))
     if info.orientation > 1:
         image = image.autorot() if g.autorotate else _without_orientation(image)
-    ctx.image = to_web_colours(image)
+    ctx.image = ctx.loaded = to_web_colours(image)
     ctx.source_size = ctx.logical_size = (width, height)
 
 

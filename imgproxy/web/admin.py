@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,13 @@ from imgproxy.cache.stores import BlobStore
 from imgproxy.config import Settings
 from imgproxy.errors import ForbiddenByConfig, ImgproxyError
 from imgproxy.params.decode import DecodeOptions, decode
-from imgproxy.signing import same_secret
 from imgproxy.sources import Sources
+from imgproxy.web.auth import bearer_matches
 from imgproxy.web.routes import handle_crash, handle_error
 from imgproxy.web.stats import Stats
 
 SECRETS = (("uploads", "token"), ("admin", "token"), ("security", "signing_keys"))
 REDACTED = "***"
-# Every Accept a format=auto result may have been stored for.
 
 
 @dataclass
@@ -40,7 +40,7 @@ class AdminState:
     preprocessed: BlobStore
     stats: Stats
 
-    def stores(self) -> dict[str, BlobStore]:
+    def stores(self) -> dict[str, Results | BlobStore]:
         return {
             "results": self.results,
             "originals": self.originals,
@@ -79,8 +79,7 @@ def create_admin_app(settings: Settings) -> Starlette:
 
 def _state(request: Request) -> AdminState:
     state: AdminState = request.app.state.admin
-    scheme, _, offered = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not same_secret(offered.strip(), state.settings.admin.token):
+    if not bearer_matches(request.headers.get("authorization", ""), state.settings.admin.token):
         raise ForbiddenByConfig("the admin API needs Authorization: Bearer with the admin token")
     return state
 
@@ -122,12 +121,23 @@ async def purge(request: Request) -> Response:
     variants; DELETE /<path>?<query> one rendered result."""
     state = _state(request)
     path = request.path_params["path"]
+    stores = state.stores().values()
     if not path:
-        return JSONResponse({"purged": sum(store.clear() for store in state.stores().values())})
+        # Off the loop: the shared tier's objects are listed and deleted page by page.
+        return JSONResponse({"purged": await asyncio.to_thread(_clear, stores)})
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "all"]
     plan = decode(query, DecodeOptions(presets=state.settings.colors))
-    origin, key_path = await state.sources.pick(plan.source, path)
+    picked = await state.sources.choose(plan.source, path)
+    name = picked.origin.name
     if request.query_params.get("all") in ("1", "true"):
-        tag = path_tag(origin.name, key_path)
-        return JSONResponse({"purged": sum(store.evict(tag) for store in state.stores().values())})
-    return JSONResponse({"purged": await state.results.forget(origin.name, key_path, plan.key)})
+        tag = path_tag(name, picked.path)
+        return JSONResponse({"purged": await asyncio.to_thread(_evict, stores, tag)})
+    return JSONResponse({"purged": await state.results.forget(name, picked.path, plan.key)})
+
+
+def _clear(stores: Iterable[Results | BlobStore]) -> int:
+    return sum(store.clear() for store in stores)
+
+
+def _evict(stores: Iterable[Results | BlobStore], tag: str) -> int:
+    return sum(store.evict(tag) for store in stores)

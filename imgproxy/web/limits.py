@@ -83,11 +83,16 @@ class Coalescer:
 
 
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
-    """`work`'s result; cancelled (and ClientGone raised) when the client disconnects first."""
+    """`work`'s result; cancelled (and ClientGone raised) when the client disconnects first, and
+    cancelled with this wait when the wait itself is cancelled."""
     working = asyncio.ensure_future(work)
     watching = asyncio.ensure_future(_disconnect(request))
     try:
         done, _ = await asyncio.wait({working, watching}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        # Cancelled (a deadline, a shutdown): the work stops waiting too, so its slot frees.
+        working.cancel()
+        raise
     finally:
         watching.cancel()
     if working not in done:

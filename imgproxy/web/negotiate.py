@@ -25,10 +25,3 @@ def _quality(params: str) -> float:
             except ValueError:
                 return 0.0
     return 1.0
-
-
-def format_token(wanted: str | None, accepts: frozenset[str]) -> str:
-    """The part of the cache key that stands for the output format the request will get."""
-    if wanted == "auto":
-        return "auto:" + ",".join(sorted(accepts))
-    return wanted or "source"

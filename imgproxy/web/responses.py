@@ -13,7 +13,9 @@ from imgproxy.errors import ImgproxyError, Overloaded
 from imgproxy.web.limits import RETRY_AFTER_S
 
 # An image with a layer left out (it could not be fetched): caches should ask again soon.
-PARTIAL_CACHE_CONTROL = "public, max-age=60"
+PARTIAL_MAX_AGE_S = 60
+# Both say how long a cache may keep an answer (s-maxage for shared caches such as CDNs).
+AGE_DIRECTIVES = ("max-age", "s-maxage")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class Answer:
         if not complete:
             # Its own ETag, so that revalidating it never confirms it as the whole image.
             headers["ETag"] = etag.removesuffix('"') + '-partial"'
-            headers["Cache-Control"] = PARTIAL_CACHE_CONTROL
+            headers["Cache-Control"] = capped_max_age(self.http.cache_control, PARTIAL_MAX_AGE_S)
         headers["X-Cache"] = cache
         headers["X-Original-Filesize"] = str(meta["source_size"])
         headers["X-Original-Resolution"] = f"{meta['source_width']}x{meta['source_height']}"
@@ -81,3 +83,25 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         return True
     wanted = etag.removeprefix("W/")
     return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
+
+
+def capped_max_age(cache_control: str, seconds: int) -> str:
+    """`cache_control` with its max-age and s-maxage at most `seconds` (max-age added when it has
+    none); its other directives (private, no-store, ...) stay as they are."""
+    directives = [part.strip() for part in cache_control.split(",") if part.strip()]
+    capped = [_capped(directive, seconds) for directive in directives]
+    if "max-age" not in {_name(directive) for directive in directives}:
+        capped.append(f"max-age={seconds}")
+    return ", ".join(capped)
+
+
+def _name(directive: str) -> str:
+    return directive.partition("=")[0].strip().lower()
+
+
+def _capped(directive: str, seconds: int) -> str:
+    if _name(directive) not in AGE_DIRECTIVES:
+        return directive
+    given = directive.partition("=")[2].strip().strip('"')
+    age = min(int(given), seconds) if given.isdigit() else seconds
+    return f"{_name(directive)}={age}"

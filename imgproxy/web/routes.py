@@ -7,16 +7,16 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from imgproxy.cache.keys import result_key
+from imgproxy.cache.keys import ResultName, result_key, result_name
 from imgproxy.errors import DeadlineExceeded, ImgproxyError, NotFound
-from imgproxy.jobs.preprocess import result_meta
+from imgproxy.jobs.preprocess import result_meta, store_result
 from imgproxy.overlays import fetch_overlays
 from imgproxy.params.decode import decode
 from imgproxy.pipeline.fonts import font_table
@@ -32,7 +32,9 @@ from imgproxy.web.uploads import post_image
 if TYPE_CHECKING:
     from imgproxy.app import AppState
     from imgproxy.origins.base import Origin, Source
+    from imgproxy.params.plan import Plan
     from imgproxy.pipeline.context import Rendered
+    from imgproxy.sources import Picked
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -61,74 +63,107 @@ async def within_deadline(state: AppState, work: Awaitable[Response]) -> Respons
 
 
 async def serve_image(request: Request, state: AppState, answer: Answer) -> Response:
-    pairs = request.query_params.multi_items()
-    keys = state.settings.security.signing_keys
-    if keys:
-        verify(keys, request.path_params["path"], pairs)
-        pairs = [(k, v) for k, v in pairs if k != SIGNATURE_PARAM]
-    plan = decode(pairs, state.preprocessor.decode_options)
+    plan = decode(unsigned_pairs(request, state), state.preprocessor.decode_options)
     picked = await state.sources.choose(plan.source, request.path_params["path"])
-    origin, path = picked.origin, picked.path
+    if plan.changes_nothing and state.settings.security.allow_original_request:
+        return await original(request, picked.origin, picked.path, answer)
     negotiated = plan.output.format == "auto"
     accepts = accepted_formats(request.headers.get("accept", "")) if negotiated else frozenset()
-
-    source: Source | None = None
-    if plan.changes_nothing and state.settings.security.allow_original_request:
-        return await original(request, origin, path, answer)
-    validator = await origin.validator(path)
-    if validator is None:
-        source = await origin.fetch(path)
-        validator = source.validator
-    name = state.preprocessor.result_name(origin.name, path, plan, accepts, validator)
+    validator, source = await version_of(picked.origin, picked.path)
+    name = result_name(
+        picked.origin.name, picked.path, plan, accepts, validator, state.render_digest
+    )
     etag = f'"{name.key}"'
     if etag_matches(request.headers.get("if-none-match"), etag):
         return answer.not_modified(etag, negotiated)
+    hit = await stored_answer(state, answer, name, negotiated)
+    if hit is not None:
+        return hit
+    return await rendered_answer(request, state, answer, Miss(plan, picked, accepts, name, source))
 
+
+def unsigned_pairs(request: Request, state: AppState) -> list[tuple[str, str]]:
+    """The query's pairs, once its signature is checked (when the server has keys) and left out."""
+    pairs = request.query_params.multi_items()
+    keys = state.settings.security.signing_keys
+    if not keys:
+        return pairs
+    verify(keys, request.path_params["path"], pairs)
+    return [(k, v) for k, v in pairs if k != SIGNATURE_PARAM]
+
+
+async def version_of(origin: Origin, path: str) -> tuple[str, Source | None]:
+    """The original's version tag, and the original itself when only fetching it could tell."""
+    validator = await origin.validator(path)
+    if validator is not None:
+        return validator, None
+    source = await origin.fetch(path)
+    return source.validator, source
+
+
+async def stored_answer(
+    state: AppState, answer: Answer, name: ResultName, vary: bool
+) -> Response | None:
+    """The answer from the result cache, or None when the result is not stored."""
     started = time.perf_counter()
     entry = await state.results.find(name)
-    if entry is not None:
-        state.stats.count("cache_hits")
-        state.stats.count("bytes_sent", len(entry.body))
-        timings = {"cache": (time.perf_counter() - started) * 1000}
-        return answer.image(
-            entry.meta, entry.body, etag=etag, vary=negotiated, cache="HIT", timings=timings
-        )
+    if entry is None:
+        return None
+    state.stats.count("cache_hits")
+    state.stats.count("bytes_sent", len(entry.body))
+    timings = {"cache": (time.perf_counter() - started) * 1000}
+    return answer.image(
+        entry.meta, entry.body, etag=f'"{name.key}"', vary=vary, cache="HIT", timings=timings
+    )
 
-    async def render() -> tuple[Rendered, Source, tuple[str, ...]]:
-        fetched = source or await origin.fetch(path)
-        overlays = await fetch_overlays(plan.overlays, picked, state.sources)
-        options = replace(state.preprocessor.render_options, accepts=accepts)
-        rendered = await state.pool.run(execute, plan, fetched.data, options, overlays.images)
-        state.stats.count("renders")
-        # Without a layer it is not the image the URL names: later requests try again.
-        if not overlays.left_out:
-            meta = result_meta(rendered, fetched)
-            await asyncio.to_thread(state.results.put, name, meta, rendered.body)
-        return rendered, fetched, overlays.left_out
 
+@dataclass(frozen=True)
+class Miss:
+    """A request the result cache missed; `source` is the original when already fetched."""
+
+    plan: Plan
+    picked: Picked
+    accepts: frozenset[str]
+    name: ResultName
+    source: Source | None
+
+
+async def rendered_answer(
+    request: Request, state: AppState, answer: Answer, miss: Miss
+) -> Response:
+    """The answer of a fresh render, which is stored for the requests that follow."""
     # Identical requests in flight share one render; a client that leaves stops waiting for it.
-    coalesced = state.coalescer.run(name.key, render)
+    coalesced = state.coalescer.run(miss.name.key, lambda: render_and_store(state, miss))
     rendered, fetched, left_out = await until_disconnected(request, coalesced)
     state.stats.count("cache_misses")
     state.stats.count("bytes_sent", len(rendered.body))
     return answer.image(
         result_meta(rendered, fetched),
         rendered.body,
-        etag=etag,
-        vary=negotiated,
+        etag=f'"{miss.name.key}"',
+        vary=miss.plan.output.format == "auto",
         cache="MISS",
         timings={"fetch": fetched.fetch_ms, **rendered.timings},
         complete=not left_out,
     )
 
 
+async def render_and_store(state: AppState, miss: Miss) -> tuple[Rendered, Source, tuple[str, ...]]:
+    """The render, the original it was made from, and the overlays left out of it."""
+    fetched = miss.source or await miss.picked.origin.fetch(miss.picked.path)
+    overlays = await fetch_overlays(miss.plan.overlays, miss.picked, state.sources)
+    options = replace(state.preprocessor.render_options, accepts=miss.accepts)
+    rendered = await state.pool.run(execute, miss.plan, fetched.data, options, overlays.images)
+    state.stats.count("renders")
+    # Without a layer it is not the image the URL names: later requests try again.
+    if not overlays.left_out:
+        await asyncio.to_thread(store_result, state.results, miss.name, rendered, fetched)
+    return rendered, fetched, overlays.left_out
+
+
 async def original(request: Request, origin: Origin, path: str, answer: Answer) -> Response:
     """The original's bytes unchanged, for a URL without image parameters."""
-    source: Source | None = None
-    validator = await origin.validator(path)
-    if validator is None:
-        source = await origin.fetch(path)
-        validator = source.validator
+    validator, source = await version_of(origin, path)
     etag = original_etag(origin, path, validator)
     if etag_matches(request.headers.get("if-none-match"), etag):
         return answer.not_modified(etag, vary=False)

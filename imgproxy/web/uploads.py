@@ -16,7 +16,7 @@ from starlette.types import Message
 from imgproxy.errors import ForbiddenByConfig, InvalidParameter, NotFound, SourceTooLarge
 from imgproxy.jobs.preprocess import Preprocess, result_meta
 from imgproxy.params.spec import Boolean
-from imgproxy.signing import same_secret
+from imgproxy.web.auth import bearer_matches
 from imgproxy.web.responses import Answer
 
 if TYPE_CHECKING:
@@ -61,8 +61,7 @@ async def post_image(request: Request, state: AppState, answer: Answer) -> Respo
 def check_token(authorization: str, token: str) -> None:
     if not token:
         raise ForbiddenByConfig("POST is turned off on this server ([uploads] token is not set)")
-    scheme, _, offered = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not same_secret(offered.strip(), token):
+    if not bearer_matches(authorization, token):
         raise ForbiddenByConfig("POST needs Authorization: Bearer with the server's token")
 
 

@@ -82,6 +82,13 @@ def test_international_host_names_match_in_either_spelling():
     assert host_allowed("img.bücher.example", ("*.xn--bcher-kva.example",))
 
 
+def test_international_names_are_spelt_as_the_http_client_sends_them():
+    """IDNA 2008 keeps ß: faß.de and fass.de are different domains."""
+    assert host_allowed("faß.de", ("faß.de",))
+    assert host_allowed("xn--fa-hia.de", ("faß.de",))
+    assert not host_allowed("fass.de", ("faß.de",))
+
+
 def check(url: str, **policy: object) -> None:
     asyncio.run(check_url(url, UrlPolicy(**policy), "layers", "layers item 0"))  # type: ignore[arg-type]
 

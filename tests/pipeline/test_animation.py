@@ -15,6 +15,7 @@ from tests.support.images import (
     GREEN,
     RED,
     YELLOW,
+    animated,
     astronaut,
     close,
     halves,
@@ -144,12 +145,6 @@ def test_more_frames_than_allowed_still_serve_a_still_output(render, fmt):
     assert close(frames[0][20, 30], RED)
 
 
-def animated_webp(frames: list[pyvips.Image]) -> bytes:
-    strip = pyvips.Image.arrayjoin(frames, across=1).copy(interpretation="srgb")
-    strip.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
-    return strip.webpsave_buffer(lossless=True)
-
-
 def ramp(width: int, height: int, lo: int, hi: int) -> pyvips.Image:
     """Grey, from `lo` at the left edge to `hi` at the right one."""
     values = pyvips.Image.xyz(width, height)[0] * ((hi - lo) / (width - 1)) + lo
@@ -166,7 +161,11 @@ def test_automatic_levels_are_measured_once_so_frames_do_not_flicker(render, que
     dull = ramp(40, 60, 100, 150)
     still = dull.join(solid(40, 60, (125, 125, 125)), "horizontal")
     contrasty = dull.join(halves(40, 60, (0, 0, 0), (255, 255, 255)), "horizontal")
-    out = render(animated_webp([still, contrasty]), f"{query}&format=webp", max_frames=4)
+    out = render(
+        animated([still, contrasty]).webpsave_buffer(lossless=True),
+        f"{query}&format=webp",
+        max_frames=4,
+    )
     frames, _ = frames_of(out.body)
     first, second = (frame[:, :36].astype(int) for frame in frames)
     assert first.max() - first.min() > 150
@@ -177,7 +176,11 @@ def test_crop_entropy_cuts_every_frame_at_the_first_frames_window(render):
     top = ramp(200, 10, 0, 255)
     textured = noise(100, 90).join(solid(100, 90, (128, 128, 128)), "horizontal")
     frames = [top.join(textured, "vertical"), top.join(textured.fliphor(), "vertical")]
-    out = render(animated_webp(frames), "width=50&height=100&crop=entropy", max_frames=4)
+    out = render(
+        animated(frames).webpsave_buffer(lossless=True),
+        "width=50&height=100&crop=entropy",
+        max_frames=4,
+    )
     first, second = (frame[5, :, :3].astype(int) for frame in frames_of(out.body)[0])
     assert first.mean() < 80 and np.abs(first - second).mean() < 6
 
@@ -195,7 +198,9 @@ def window_left(frame: np.ndarray, whole: np.ndarray) -> int:
 def test_crop_face_cuts_every_frame_at_the_first_frames_faces(render):
     photo = astronaut().resize(0.5)
     out = render(
-        animated_webp([photo, photo.fliphor()]), "width=50&height=100&crop=face", max_frames=4
+        animated([photo, photo.fliphor()]).webpsave_buffer(lossless=True),
+        "width=50&height=100&crop=face",
+        max_frames=4,
     )
     first, second = frames_of(out.body)[0]
     small = photo.resize(100 / 256)

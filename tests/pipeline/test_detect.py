@@ -13,7 +13,7 @@ import pyvips
 from imgproxy.errors import InvalidParameter
 from imgproxy.pipeline.detect import faces
 from imgproxy.pipeline.redeye import EYE_REGIONS, _eye
-from tests.support.images import BLUE, RED, astronaut, close, jpeg, pixels, png, solid
+from tests.support.images import BLUE, RED, animated, astronaut, close, jpeg, pixels, png, solid
 
 ASTRONAUT = astronaut()
 PHOTO = jpeg(ASTRONAUT, quality=80)
@@ -177,20 +177,14 @@ def test_crop_face_alone_cuts_the_same_region_whatever_the_width(render):
     assert abs(small.height - big.height / 10) <= 1
 
 
-def animated(frames: list[pyvips.Image]) -> bytes:
-    strip = pyvips.Image.arrayjoin(frames, across=1).copy(interpretation="srgb")
-    strip.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
-    return strip.gifsave_buffer()
-
-
 def test_meta_of_an_animation_describes_its_first_frame(render):
     frames = [solid(80, 60, RED)] + [solid(80, 60, BLUE)] * 3
-    found = json.loads(render(animated(frames), "meta=true", max_frames=10).body)
+    found = json.loads(render(animated(frames).gifsave_buffer(), "meta=true", max_frames=10).body)
     assert found["dominateColor"] == meta_of(render, png(solid(80, 60, RED)))["dominateColor"]
 
 
 def test_meta_faces_of_an_animation_are_the_first_frames(render):
-    moving = animated([ASTRONAUT.resize(0.5), solid(256, 256, BLUE)])
+    moving = animated([ASTRONAUT.resize(0.5), solid(256, 256, BLUE)]).gifsave_buffer()
     found = json.loads(render(moving, "meta=true&face=true", max_frames=10).body)["faces"]
     still = meta_of(render, png(ASTRONAUT.resize(0.5)), "&face=true")["faces"]
     # GIF's palette moves the detection by a pixel or two; a strip-sized scale would halve y.
@@ -222,3 +216,12 @@ def test_exif_keeps_the_main_images_values_over_the_thumbnails(render):
     plain = jpeg(solid(64, 64, (10, 20, 30)))
     tagged = plain[:2] + exif_with_thumbnail_ifd(2, 3) + plain[2:]
     assert meta_of(render, tagged)["exif"]["ResolutionUnit"] == 2
+
+
+def test_a_full_size_original_is_not_decoded_again_to_find_faces(render, monkeypatch):
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the original was decoded a second time")
+
+    monkeypatch.setattr(pyvips.Image, "thumbnail_buffer", refuse)
+    meta = meta_of(render, png(astronaut()), "&face=true")
+    assert len(meta["faces"]) == 1

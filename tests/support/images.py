@@ -36,6 +36,13 @@ def transparent_square(size: int = 100) -> pyvips.Image:
     return image.draw_rect([255, 0, 0, 255], quarter, quarter, size // 2, size // 2, fill=True)
 
 
+def animated(frames: list[pyvips.Image]) -> pyvips.Image:
+    """Frames of one size stacked into one tall image, as libvips holds an animation."""
+    strip = pyvips.Image.arrayjoin(frames, across=1).copy(interpretation="srgb")
+    strip.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
+    return strip
+
+
 def astronaut() -> pyvips.Image:
     return pyvips.Image.new_from_array(skdata.astronaut()).copy(interpretation="srgb")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -13,7 +14,7 @@ from huey import MemoryHuey
 
 from imgproxy.config import build_settings
 from imgproxy.jobs.preprocess import Preprocess
-from imgproxy.jobs.queue import Jobs, build_huey
+from imgproxy.jobs.queue import DAY_S, LOST_AFTER_S, Jobs, Reports, build_huey, day_of
 from tests.support.images import close, pixels, png, quadrants, solid
 from tests.support.redis import redis_server
 from tests.support.server import running_server
@@ -118,10 +119,19 @@ class Exploding:
 
 
 def test_a_job_that_fails_unexpectedly_is_failed_with_a_message():
-    jobs = Jobs(MemoryHuey("t", immediate=True), Exploding())  # type: ignore[arg-type]
+    jobs = Jobs(MemoryHuey("t", immediate=True), Exploding(), 7)  # type: ignore[arg-type]
     report = jobs.status(jobs.submit(Preprocess("a.png", QUAD, ())))
     assert report["status"] == "failed" and report["error"]["status"] == 500
     assert "KeyError" in report["error"]["message"]
+
+
+def running_job(jobs: Jobs, consumer: str, seen: float) -> str:
+    """A job report left `running` by `consumer`, which last noted that it lives at `seen`."""
+    job_id = jobs.reports.new_id(time.time())
+    report = {"id": job_id, "status": "running", "path": "a.png", "consumer": consumer}
+    jobs.reports.put(job_id, report)
+    jobs.consumers.note(consumer, [job_id], seen)
+    return job_id
 
 
 def test_jobs_left_running_by_a_killed_process_are_marked_interrupted(tmp_path):
@@ -129,14 +139,68 @@ def test_jobs_left_running_by_a_killed_process_are_marked_interrupted(tmp_path):
     root.mkdir()
     settings = settings_for(tmp_path / "cache", root)
     (tmp_path / "cache").mkdir()
-    huey = build_huey(build_settings(settings))
-    huey.put("job:lost", {"id": "lost", "status": "running", "path": "a.png", "consumer": "gone"})
-    huey.put("job:alive", {"id": "alive", "status": "running", "path": "b.png", "consumer": "c2"})
-    huey.put("consumer:c2", time.time())
+    jobs = Jobs(build_huey(build_settings(settings)), None, 7)  # type: ignore[arg-type]
+    lost = running_job(jobs, "gone", time.time() - LOST_AFTER_S - 1)
+    alive = running_job(jobs, "c2", time.time())
     with running_server(settings) as url, httpx.Client(base_url=url, timeout=30) as http:
-        lost, alive = http.get("/jobs/lost").json(), http.get("/jobs/alive").json()
-    assert lost["status"] == "failed" and "interrupted" in lost["error"]["message"]
-    assert alive["status"] == "running"
+        deadline = time.monotonic() + 10
+        while http.get(f"/jobs/{lost}").json()["status"] == "running":
+            assert time.monotonic() < deadline, "the lost job was never marked"
+            time.sleep(0.05)
+        lost_report, alive_report = (
+            http.get(f"/jobs/{lost}").json(),
+            http.get(f"/jobs/{alive}").json(),
+        )
+    assert lost_report["status"] == "failed" and "interrupted" in lost_report["error"]["message"]
+    assert alive_report["status"] == "running"
+    assert set(jobs.consumers.lost(time.time() + LOST_AFTER_S + 1)) == {"c2"}
+
+
+def test_recovery_marks_only_what_a_lost_consumer_was_running():
+    jobs = Jobs(MemoryHuey("t"), None, 7)  # type: ignore[arg-type]
+    lost = running_job(jobs, "gone", time.time() - LOST_AFTER_S - 1)
+    finished = jobs.reports.new_id(time.time())
+    jobs.reports.put(finished, {"id": finished, "status": "done", "consumer": "gone"})
+    jobs.recover()
+    assert jobs.status(lost)["status"] == "failed" and jobs.status(finished)["status"] == "done"
+    assert jobs.consumers.lost(time.time() + LOST_AFTER_S + 1) == {}
+
+
+def test_reports_past_the_retention_period_are_dropped_whole():
+    reports = Reports(MemoryHuey("t"), retention_days=7)
+    now = time.time()
+    old, recent = reports.new_id(now - 8 * DAY_S), reports.new_id(now - 6 * DAY_S)
+    for job_id in (old, recent):
+        reports.put(job_id, {"id": job_id, "status": "done"})
+    reports.sweep(now)
+    assert reports.get(recent, now) == {"id": recent, "status": "done"}
+    assert reports.get(old, now - 8 * DAY_S) is None
+
+
+def test_a_job_id_from_a_url_outside_the_retention_period_is_unknown():
+    reports = Reports(MemoryHuey("t"), retention_days=7)
+    now = time.time()
+    assert reports.get(f"{day_of(now) + 400}-0123", now) is None
+    assert reports.get(f"{day_of(now) - 400}-0123", now) is None
+    assert reports.get("not-a-job", now) is None
+
+
+def test_a_consumer_starts_without_waiting_for_its_first_recovery(monkeypatch):
+    jobs = Jobs(MemoryHuey("t"), None, 7)  # type: ignore[arg-type]
+    recovered = threading.Event()
+
+    def slow_recovery() -> None:
+        time.sleep(1)
+        recovered.set()
+
+    monkeypatch.setattr(jobs, "recover", slow_recovery)
+    started = time.monotonic()
+    jobs.start(workers=1)
+    try:
+        assert time.monotonic() - started < 0.5
+        assert recovered.wait(5)
+    finally:
+        jobs.stop()
 
 
 def test_an_unknown_job_is_404(client):

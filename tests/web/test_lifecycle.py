@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -15,7 +13,7 @@ import pytest
 from imgproxy.errors import ClientGone, Overloaded
 from imgproxy.web.limits import Coalescer, RenderPool, until_disconnected
 from tests.support.images import astronaut, jpeg
-from tests.support.server import free_port
+from tests.support.server import free_port, serve_process
 
 
 def test_identical_work_in_flight_runs_once():
@@ -149,19 +147,7 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
     config = tmp_path / "imgproxy.toml"
     config.write_text(f'[origin]\nroot = "{root}"\n[cache]\ndir = "{tmp_path / "cache"}"\n')
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "imgproxy", "serve", "--config", str(config), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with serve_process(config, port) as server:
         answer: list[httpx.Response] = []
         slow = f"http://127.0.0.1:{port}/big.jpg?width=3000&blur=60&format=png"
         request = threading.Thread(target=lambda: answer.append(httpx.get(slow, timeout=60)))
@@ -173,5 +159,3 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
         assert answer[0].headers["content-type"] == "image/png"
         # uvicorn re-raises the signal once it has shut down cleanly.
         assert server.wait(timeout=60) in (0, -signal.SIGTERM)
-    finally:
-        server.kill()

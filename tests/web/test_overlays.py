@@ -135,16 +135,38 @@ def test_a_rooted_watermark_path_goes_to_the_origin_host_through_its_route(open_
     assert remote.hosts[remote.requests.index("routed.png")] == "images.test"
 
 
-def test_a_relative_layer_of_a_url_image_obeys_the_host_allow_list(tmp_path_factory, root, remote):
+@pytest.fixture(scope="module")
+def listed_client(tmp_path_factory, root):
     with (
         serve(
             tmp_path_factory, root, allow_private_networks=True, hosts_allowed=["127.0.0.1"]
         ) as url,
         httpx.Client(base_url=url, timeout=30) as http,
     ):
-        layers = [{"url": "//localhost:1/red.png", "required": True}]
-        response = get(http, "/", source_url=f"{remote.url}/img/base.png", layers=layers)
+        yield http
+
+
+def test_a_protocol_relative_layer_of_a_url_image_obeys_the_host_allow_list(listed_client, remote):
+    layers = [{"url": "//localhost:1/red.png", "required": True}]
+    response = get(listed_client, "/", source_url=f"{remote.url}/img/base.png", layers=layers)
     assert response.status_code == 401 and response.json()["error"]["param"] == "layers"
+
+
+def test_a_path_relative_layer_on_an_allowed_host_is_drawn(listed_client, remote):
+    layers = [{"url": "red.png", "pos": "top|left", "scale": 20, "required": True}]
+    response = get(listed_client, "/", source_url=f"{remote.url}/img/base.png", layers=layers)
+    px = pixels(response.content)
+    assert response.status_code == 200 and close(px[5, 5], RED) and close(px[95, 195], BLUE)
+    assert "img/red.png" in remote.requests
+
+
+def test_a_path_relative_layer_on_a_refused_host_fetches_nothing(listed_client, remote):
+    before = len(remote.requests)
+    layers = [{"url": "red.png", "required": True}]
+    base = remote.url.replace("127.0.0.1", "localhost")
+    response = get(listed_client, "/", source_url=f"{base}/img/base.png", layers=layers)
+    assert response.status_code == 401 and response.json()["error"]["param"] == "source_url"
+    assert len(remote.requests) == before
 
 
 def test_bad_layers_are_400_naming_the_parameter_and_the_item(client):

@@ -6,6 +6,7 @@ import pytest
 
 from imgproxy.errors import ForbiddenByConfig
 from imgproxy.signing import same_secret
+from imgproxy.web.auth import bearer_matches
 from imgproxy.web.uploads import check_token
 
 
@@ -22,3 +23,8 @@ def test_the_right_upload_token_passes():
 
 def test_secrets_compare_as_utf8_text():
     assert same_secret("é", "é") and not same_secret("é", "e") and not same_secret("", "x")
+
+
+def test_a_bearer_header_matches_only_a_configured_token():
+    assert bearer_matches("bearer t0ken", "t0ken") and bearer_matches("Bearer  t0ken ", "t0ken")
+    assert not bearer_matches("Bearer ", "") and not bearer_matches("Basic t0ken", "t0ken")

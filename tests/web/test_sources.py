@@ -163,7 +163,7 @@ def sources(**security: object) -> Sources:
 )
 def test_sources_the_configuration_forbids_are_401(request_, security, param):
     with pytest.raises(ForbiddenByConfig) as err:
-        asyncio.run(sources(**security).pick(request_, "a.jpg"))
+        asyncio.run(sources(**security).choose(request_, "a.jpg"))
     assert err.value.status == 401 and err.value.param == param
 
 

@@ -1,0 +1,103 @@
+"""The limit: each case's work done by hand with pyvips in this process, on the same bytes, with the
+same encoder settings and as many threads as the server has render slots."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl
+
+import pyvips
+
+from imgproxy.params.decode import DecodeOptions, decode
+from imgproxy.pipeline.context import RenderOptions
+from imgproxy.pipeline.detect import faces
+from imgproxy.pipeline.run import execute
+
+RawFn = Callable[[bytes], bytes]
+
+
+def shrunk_jpeg(data: bytes, width: int) -> pyvips.Image:
+    """The largest DCT shrink that keeps at least `width` pixels, then Lanczos to `width`."""
+    header = pyvips.Image.new_from_buffer(data, "")
+    shrink = next((s for s in (8, 4, 2) if header.width // s >= width), 1)
+    image = pyvips.Image.new_from_buffer(data, "", shrink=shrink, access="sequential")
+    return image.resize(width / image.width, kernel="lanczos3")
+
+
+def jpeg_width_400(data: bytes) -> bytes:
+    return shrunk_jpeg(data, 400).jpegsave_buffer(Q=80, optimize_coding=True)
+
+
+def webp_width_1200(data: bytes) -> bytes:
+    return shrunk_jpeg(data, 1200).webpsave_buffer(Q=80, effort=4)
+
+
+def alpha_png_to_webp(data: bytes) -> bytes:
+    image = pyvips.Image.new_from_buffer(data, "", access="sequential")
+    scale = 400 / image.width
+    resized = image.premultiply().resize(scale, kernel="lanczos3").unpremultiply().cast("uchar")
+    return resized.webpsave_buffer(Q=80, effort=4)
+
+
+def face_crop_300(data: bytes) -> bytes:
+    """Detect on a 640 px view, then cut a 300x300 cover window centred on the first face."""
+    view = pyvips.Image.thumbnail_buffer(data, 640, height=640)
+    found = faces(view)
+    image = shrunk_jpeg(data, round(300 * view.width / min(view.width, view.height)))
+    factor = image.width / view.width
+    cx, cy = image.width / 2, image.height / 2
+    if found:
+        cx = (found[0].x + found[0].width / 2) * factor
+        cy = (found[0].y + found[0].height / 2) * factor
+    left = min(max(0, round(cx - 150)), image.width - 300)
+    top = min(max(0, round(cy - 150)), image.height - 300)
+    return image.crop(left, top, 300, 300).jpegsave_buffer(Q=80, optimize_coding=True)
+
+
+def tonal_chain_800(data: bytes) -> bytes:
+    """brightness=0.2, contrast=0.2 on CIELAB lightness, then sharp_amount=20, at 800 px."""
+    lab = shrunk_jpeg(data, 800).colourspace("lab")
+    lightness = (lab[0] + 0.2 * lab[0] * (100 - lab[0]) / 100).clamp(min=0, max=100)
+    lightness = ((lightness - 50) * 2**0.2 + 50).clamp(min=0, max=100)
+    joined = lightness.bandjoin([lab[1], lab[2]]).copy(interpretation="lab")
+    rgb = joined.colourspace("srgb").cast("uchar")
+    sharp = rgb.sharpen(sigma=1.0, m1=0.5, m2=2.0)
+    return sharp.jpegsave_buffer(Q=80, optimize_coding=True)
+
+
+def animated_gif_320(data: bytes) -> bytes:
+    image = pyvips.Image.thumbnail_buffer(data, 320, option_string="n=-1")
+    return image.gifsave_buffer()
+
+
+def quality_fixed_800(data: bytes) -> bytes:
+    return shrunk_jpeg(data, 800).jpegsave_buffer(Q=80, optimize_coding=True)
+
+
+def throughput(fn: RawFn, data: bytes, threads: int, seconds: float) -> float:
+    """Operations per second of `fn` run back to back in `threads` threads."""
+    pyvips.cache_set_max(0)
+    pyvips.concurrency_set(1)
+    fn(data)
+    until = time.perf_counter() + seconds
+
+    def worker() -> int:
+        count = 0
+        while time.perf_counter() < until:
+            fn(data)
+            count += 1
+        return count
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        total = sum(pool.map(lambda _: worker(), range(threads)))
+    return total / (time.perf_counter() - started)
+
+
+def pipeline(query: str) -> RawFn:
+    """imgproxy's own pipeline in this process, without HTTP: what serving adds is the rest."""
+    plan = decode(parse_qsl(query), DecodeOptions())
+    options = RenderOptions(max_frames=100)
+    return lambda data: execute(plan, data, options).body

@@ -1,0 +1,198 @@
+"""The benchmark's findings as a Markdown report with ratios and targets, and a plot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.fidelity import Point, size_at
+from benchmarks.load import LoadResult
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    name: str
+    raw: float
+    pipeline: float
+    served: LoadResult
+    thumbor: LoadResult | None = None
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    name: str
+    ours: list[Point]
+    theirs: list[Point]
+
+
+@dataclass
+class Results:
+    cores: int
+    seconds: float
+    connections: int
+    cases: list[CaseRow] = field(default_factory=list)
+    thumbor_trials: dict[str, float] = field(default_factory=dict)
+    mix: dict[str, LoadResult] = field(default_factory=dict)
+    mix_rss_mb: dict[str, float] = field(default_factory=dict)
+    hit: LoadResult | None = None
+    bare: LoadResult | None = None
+    coalesced_renders: list[int] = field(default_factory=list)
+    quality_auto: LoadResult | None = None
+    quality_fixed: LoadResult | None = None
+    rss_16_mb: float | None = None
+    fidelity: list[Fidelity] = field(default_factory=list)
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else ""
+
+
+def _head(*columns: str) -> list[str]:
+    """A Markdown table's header and separator rows."""
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
+def case_table(results: Results) -> list[str]:
+    lines = _head(
+        "case",
+        "raw pyvips ops/s",
+        "pipeline in-process ops/s",
+        "served req/s",
+        "served p99 ms",
+        "thumbor req/s",
+        "thumbor p99 ms",
+        "served / raw",
+        "served / thumbor",
+    )
+    for row in results.cases:
+        theirs = row.thumbor
+        lines.append(
+            f"| {row.name} | {row.raw:.1f} | {row.pipeline:.1f} | {row.served.per_second:.1f} "
+            f"| {row.served.p99_ms:.0f} | {f'{theirs.per_second:.1f}' if theirs else ''} "
+            f"| {f'{theirs.p99_ms:.0f}' if theirs else ''} "
+            f"| {_ratio(row.served.per_second, row.raw)} "
+            f"| {_ratio(row.served.per_second, theirs.per_second) if theirs else ''} |"
+        )
+    return lines
+
+
+def targets(results: Results) -> list[tuple[str, str, bool | None]]:
+    """(target, what was measured, met) for every target the figures allow to judge."""
+    found: list[tuple[str, str, bool | None]] = []
+    for row in results.cases:
+        ratio = row.served.per_second / row.raw if row.raw else 0.0
+        found.append((f"{row.name}: served >= 0.95 x raw", f"{ratio:.2f}", ratio >= 0.95))
+    ours, theirs = results.mix.get("imgproxy"), results.mix.get("thumbor")
+    if ours and theirs:
+        ratio = ours.per_second / theirs.per_second
+        found.append(("mix: >= 1.5 x thumbor's throughput", f"{ratio:.2f}", ratio >= 1.5))
+        rss = results.mix_rss_mb["imgproxy"] / results.mix_rss_mb["thumbor"]
+        found.append(("mix: peak RSS <= 0.5 x thumbor's", f"{rss:.2f}", rss <= 0.5))
+    if results.hit and results.bare:
+        ratio = results.hit.per_second / results.bare.per_second
+        found.append(("7. cache hit >= 0.5 x bare uvicorn", f"{ratio:.2f}", ratio >= 0.5))
+    if results.coalesced_renders:
+        counts = ", ".join(str(n) for n in results.coalesced_renders)
+        exact = all(n == 1 for n in results.coalesced_renders)
+        found.append(("8. 16 identical cold requests: 1 render", counts, exact))
+    if results.quality_auto and results.quality_fixed:
+        ratio = results.quality_fixed.per_second / results.quality_auto.per_second
+        found.append(("9. quality=auto <= 3 x fixed quality's time", f"{ratio:.2f}", ratio <= 3))
+    if results.rss_16_mb is not None:
+        mb = results.rss_16_mb
+        found.append(("peak RSS <= 400 MB, 16 concurrent 12 MP renders", f"{mb:.0f}", mb <= 400))
+    return found
+
+
+def fidelity_table(results: Results) -> list[str]:
+    lines = _head(
+        "output",
+        "thumbor default: bytes, SSIM",
+        "imgproxy bytes at that SSIM",
+        "imgproxy default: bytes, SSIM",
+        "thumbor bytes at that SSIM",
+    )
+    for row in results.fidelity:
+        ours, theirs = row.ours[0], row.theirs[0]
+        ours_at, theirs_at = size_at(row.ours, theirs.ssim), size_at(row.theirs, ours.ssim)
+        lines.append(
+            f"| {row.name} | {theirs.size}, {theirs.ssim:.4f} "
+            f"| {f'{ours_at:.0f}' if ours_at else 'outside the curve'} "
+            f"| {ours.size}, {ours.ssim:.4f} "
+            f"| {f'{theirs_at:.0f}' if theirs_at else 'outside the curve'} |"
+        )
+    return lines
+
+
+def markdown(results: Results) -> str:
+    lines = [
+        f"# Benchmark ({results.cores} cores, {results.seconds:g} s per case, "
+        f"{results.connections} connections)",
+        "",
+        *case_table(results),
+    ]
+    if results.thumbor_trials:
+        tried = ", ".join(
+            f"{name}: {rate:.1f} req/s" for name, rate in results.thumbor_trials.items()
+        )
+        lines += ["", f"thumbor configurations tried on case 1 (the best one ran): {tried}."]
+    lines += ["", *_head("target", "measured", "met")]
+    for name, measured, met in targets(results):
+        lines.append(f"| {name} | {measured} | {'yes' if met else 'NO'} |")
+    lines += _extras(results)
+    if results.fidelity:
+        lines += ["", *fidelity_table(results)]
+    return "\n".join(lines) + "\n"
+
+
+def _extras(results: Results) -> list[str]:
+    lines = [""]
+    for name, mix in results.mix.items():
+        lines.append(
+            f"- mix of cases 1-6, {name}: {mix.per_second:.1f} req/s, p99 {mix.p99_ms:.0f} ms, "
+            f"peak RSS {results.mix_rss_mb[name]:.0f} MB"
+        )
+    if results.hit and results.bare:
+        lines.append(
+            f"- 7. cache hit {results.hit.per_second:.0f} req/s (p99 {results.hit.p99_ms:.1f} ms), "
+            f"bare uvicorn {results.bare.per_second:.0f} req/s"
+        )
+    if results.quality_auto and results.quality_fixed:
+        lines.append(
+            f"- 9. quality=auto {results.quality_auto.per_second:.1f} req/s, "
+            f"quality=80 {results.quality_fixed.per_second:.1f} req/s"
+        )
+    return lines
+
+
+def plot(results: Results, path: Path) -> None:
+    """Throughput and p99 per case, imgproxy beside thumbor and the raw limit."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    names = [row.name.split(".")[0] for row in results.cases]
+    xs = range(len(names))
+    figure, (rate, tail) = pyplot.subplots(1, 2, figsize=(11, 4))
+    series = {
+        "raw pyvips": [row.raw for row in results.cases],
+        "imgproxy": [row.served.per_second for row in results.cases],
+        "thumbor": [row.thumbor.per_second if row.thumbor else 0 for row in results.cases],
+    }
+    for offset, (label, values) in enumerate(series.items()):
+        rate.bar([x + offset * 0.27 for x in xs], values, width=0.27, label=label)
+    rate.set(title="throughput (higher is better)", xlabel="case", ylabel="req/s")
+    tails = {
+        "imgproxy": [row.served.p99_ms for row in results.cases],
+        "thumbor": [row.thumbor.p99_ms if row.thumbor else 0 for row in results.cases],
+    }
+    for offset, (label, values) in enumerate(tails.items(), start=1):
+        tail.bar([x + offset * 0.27 for x in xs], values, width=0.27, label=label)
+    tail.set(title="p99 latency (lower is better)", xlabel="case", ylabel="ms")
+    for axis in (rate, tail):
+        axis.set_xticks([x + 0.27 for x in xs], names)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
