@@ -3,11 +3,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/imgproxy.toml
-# Metric-compatible free fonts for text layers (docs/parameters.md), and redis-server for the
-# tests of Redis-backed jobs.
-DEBIAN_PACKAGES := fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-sans redis-server
+# Metric-compatible free fonts for text layers (docs/parameters.md), redis-server for the
+# tests of Redis-backed jobs, and chromium for the browser tests of the playground page.
+DEBIAN_PACKAGES := fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-sans redis-server chromium
 
-.PHONY: run test fuzz lint format bench samples gallery system clean
+.PHONY: run test fuzz lint format bench samples gallery docs system clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,10 @@ system:
 		echo "system: missing$$(echo " $$missing") (install them as root)"; \
 	fi
 
+# The playground is on here (config/imgproxy.toml keeps the built-in default, off) unless the
+# environment says otherwise.
 run: $(STAMP) system
-	$(BIN)/imgproxy serve --config $(CONFIG)
+	IMGPROXY_PLAYGROUND_ENABLED=$${IMGPROXY_PLAYGROUND_ENABLED:-true} $(BIN)/imgproxy serve --config $(CONFIG)
 
 test: $(STAMP) system
 	$(BIN)/pytest -q
@@ -52,6 +54,10 @@ samples: $(STAMP)
 
 gallery: $(STAMP)
 	$(BIN)/python scripts/make_gallery.py docs/gallery
+
+# README's and docs/parameters.md's parameter tables, docs/config.md and config/imgproxy.toml.
+docs: $(STAMP)
+	$(BIN)/python -m imgproxy.docs
 
 clean:
 	rm -rf $(VENV) var

@@ -1,4 +1,4 @@
-"""The `imgproxy` command: serve, url."""
+"""The `imgproxy` command: serve, worker, url, warm."""
 
 from __future__ import annotations
 
@@ -51,7 +51,26 @@ def _parser() -> argparse.ArgumentParser:
         "--sign", action="store_true", help="add s= with the first [security] signing_keys key"
     )
     url.set_defaults(command=_url)
+
+    warm = commands.add_parser("warm", help="pre-render a list of image URLs into the cache")
+    _add_config(warm)
+    warm.add_argument("urls_file", help="URLs or path?query lines, one a line ('-': stdin)")
+    warm.add_argument("--base", help="server address (default: http://[server] host:port)")
+    warm.add_argument(
+        "--concurrency", type=_concurrency, default=4, help="requests at once (default: 4)"
+    )
+    warm.add_argument(
+        "--accept", help="Accept header, which format=auto answers by (default: a browser's)"
+    )
+    warm.set_defaults(command=_warm)
     return parser
+
+
+def _concurrency(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to 256, got {text!r}")
+    return value
 
 
 def _server_flags(args: argparse.Namespace) -> dict[str, object]:
@@ -146,3 +165,23 @@ def _url(args: argparse.Namespace, settings: Settings) -> int:
     query = f"?{urlencode(pairs)}" if pairs else ""
     print(f"{base.rstrip('/')}/{quote(args.path.lstrip('/'))}{query}")
     return 0
+
+
+def _warm(args: argparse.Namespace, settings: Settings) -> int:
+    from imgproxy import warm
+
+    try:
+        lines = warm.read_lines(args.urls_file)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"imgproxy: cannot read {args.urls_file}: {exc}", file=sys.stderr)
+        return 2
+    return warm.run(
+        lines,
+        args.base or warm.server_base(settings.server.host, settings.server.port),
+        concurrency=args.concurrency,
+        accept=args.accept or warm.BROWSER_ACCEPT,
+        # The server answers 504 at its own deadline; the margin is for sending the bytes.
+        timeout_s=settings.server.request_timeout_s + 5,
+        out=sys.stdout,
+        err=sys.stderr,
+    )

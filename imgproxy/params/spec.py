@@ -89,7 +89,8 @@ class Choice:
 
     @property
     def description(self) -> str:
-        return ", ".join(self.values)
+        spelled = {word: synonym for synonym, word in self.synonyms}
+        return ", ".join(f"{v} ({spelled[v]})" if v in spelled else v for v in self.values)
 
     def parse(self, text: str, presets: Mapping[str, str]) -> str:
         word = dict(self.synonyms).get(text.strip().lower(), text.strip().lower())
@@ -262,8 +263,9 @@ PARAMS: tuple[Param, ...] = (
         "crop",
         Crop(),
         "How width x height is filled: fit (cover, centred), top, bottom, pad (letterbox), "
-        "stretch; zoom removes the corners left by rotate; x,y,w,h cuts a region of the "
-        "scaled image (x or y may be `center`).",
+        "stretch, face (cover with every face kept), entropy (libvips smartcrop); zoom removes "
+        "the corners left by rotate; x,y,w,h cuts a region of the scaled image, in CSS pixels "
+        "times dpr (x or y may be `center`).",
     ),
     Param("rotate", Number(-360, 360), "Rotate clockwise by degrees.", default="0"),
     Param("angle", Number(-360, 360), "Rotate counter-clockwise by degrees.", default="0"),
@@ -305,7 +307,7 @@ PARAMS: tuple[Param, ...] = (
         "quality",
         Quality(),
         "Encoder quality for JPEG, WebP and AVIF; auto searches the lowest that still looks the "
-        "same (JPEG and WebP).",
+        "same (JPEG and WebP; the chosen value in `X-Quality`).",
         default="the source JPEG's, else 90",
     ),
     Param("interlace", Boolean(), "Progressive JPEG or interlaced PNG.", default="false"),
@@ -397,7 +399,11 @@ PARAMS: tuple[Param, ...] = (
         default="10",
         requires=("sharp_amount",),
     ),
-    Param("filter", Filter(), "One of 20 effects, by number or name (docs/parameters.md)."),
+    Param(
+        "filter",
+        Filter(),
+        f"One of {len(FILTER_NAMES)} effects, by number or name: {', '.join(FILTER_NAMES)}.",
+    ),
     Param(
         "redeye",
         Boolean(),
@@ -409,7 +415,12 @@ PARAMS: tuple[Param, ...] = (
         Layers(),
         "Image and text layers over the image: a JSON array of objects (docs/parameters.md).",
     ),
-    Param("mark", Url(), "Watermark image: a path on the origin or an absolute URL."),
+    Param(
+        "mark",
+        Url(),
+        "Watermark image: a path on the image's own origin (relative to the image's URL under "
+        "origin or source_url) or an absolute URL.",
+    ),
     Param(
         "mark_alpha",
         Integer(0, 100),
@@ -421,6 +432,7 @@ PARAMS: tuple[Param, ...] = (
         "mark_scale",
         Integer(1, 100),
         "Watermark size as a percentage of the image's smaller side.",
+        default="the watermark's own",
         requires=("mark",),
     ),
     Param(
@@ -454,7 +466,8 @@ PARAMS: tuple[Param, ...] = (
     Param(
         "meta",
         Boolean(),
-        "Answer JSON about the original (size, type, EXIF, dominant colour) instead of the image.",
+        "Answer JSON about the original (size, type, EXIF, faces, dominant colour) instead of "
+        "the image.",
         default="false",
     ),
     Param(
@@ -496,6 +509,7 @@ PARAMS: tuple[Param, ...] = (
         "quality_target",
         Number(0, 255),
         "Target of quality=auto on the method's scale; overrides quality_preset.",
+        default="the preset's",
         requires=("quality",),
     ),
     Param(
@@ -516,7 +530,7 @@ PARAMS: tuple[Param, ...] = (
         "recognition",
         Choice(("nsfw", "labels")),
         "Answer JSON: nsfw (nudity verdict) or labels (ImageNet classes); needs the recognition "
-        "extra.",
+        "extra (else 501).",
     ),
     Param(
         "origin",
@@ -524,7 +538,11 @@ PARAMS: tuple[Param, ...] = (
         "Fetch the original from this host or base URL instead of the configured origin.",
         aliases=("hostname",),
     ),
-    Param("source_url", Url(), "Fetch the original from this whole URL (the path may be /)."),
+    Param(
+        "source_url",
+        Url(),
+        "Fetch the original from this whole URL (the path may be /: `GET /?source_url=...`).",
+    ),
     Param(
         "host_header",
         Pattern(r"[A-Za-z0-9.-]{1,253}(:\d{1,5})?", "a host name"),
@@ -540,12 +558,13 @@ PARAMS: tuple[Param, ...] = (
     Param(
         "bucket",
         Pattern(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", "an S3 bucket name"),
-        "Fetch the original from this S3 bucket.",
+        "Fetch the original from this S3 bucket (see `[security] buckets_allowed`).",
     ),
     Param(
         "region",
         Pattern(r"[a-z]{2}(-[a-z]+)+-\d", "an AWS region such as us-west-1"),
         "Region of the bucket.",
+        default="[origin] region",
         requires=("bucket",),
     ),
     Param(
