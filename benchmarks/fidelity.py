@@ -24,7 +24,7 @@ class Point:
 
 def luma(image: pyvips.Image) -> np.ndarray:
     rgb = image.flatten() if image.hasalpha() else image
-    return rgb.colourspace("srgb").recomb([[0.2126, 0.7152, 0.0722]]).numpy()[..., 0]
+    return rgb.colourspace("srgb").recomb([[0.2126, 0.7152, 0.0722]]).numpy()
 
 
 def score(body: bytes, original: bytes, quality: int | None) -> Point:

@@ -101,6 +101,8 @@ def imgproxy(
         "IMGPROXY_ORIGIN_ROOT": str(root),
         "IMGPROXY_CACHE_DIR": str(root / f"cache-{port}"),
         "IMGPROXY_CACHE_RESULT_SIZE_MB": str(result_cache_mb),
+        # Hot answers are a cache too: off whenever results are not to be kept.
+        "IMGPROXY_CACHE_MEMORY_MB": str(min(result_cache_mb, 64)),
         "IMGPROXY_SECURITY_MAX_FRAMES": "100",
         "IMGPROXY_ADMIN_ENABLED": "true",
         "IMGPROXY_ADMIN_PORT": str(admin_port),

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pyvips
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
 
+from imgproxy.cache.changes import ChangeWatch
 from imgproxy.cache.keys import digest
 from imgproxy.cache.results import Results, build_results
 from imgproxy.cache.shared import SharedTier
@@ -22,7 +25,9 @@ from imgproxy.jobs.queue import Jobs, build_huey
 from imgproxy.params.decode import DecodeOptions
 from imgproxy.pipeline.context import RenderOptions
 from imgproxy.sources import Sources
+from imgproxy.web.hot import HotAnswerMiddleware, HotAnswers
 from imgproxy.web.limits import Coalescer, RenderPool
+from imgproxy.web.playground import PLAYGROUND_ROUTES
 from imgproxy.web.routes import ROUTES, handle_crash, handle_error
 from imgproxy.web.stats import FLUSH_EVERY_S, Stats
 
@@ -39,6 +44,7 @@ class AppState:
     jobs: Jobs
     # The render settings in short: results made under other settings never match.
     render_digest: str
+    hot: HotAnswers
 
     async def close(self) -> None:
         # Off the loop: running jobs still use it for their origin I/O until they finish.
@@ -66,10 +72,16 @@ def create_app(settings: Settings) -> Starlette:
             await state.close()
 
     return Starlette(
-        routes=ROUTES,
+        routes=routes_for(settings),
+        middleware=[Middleware(HotAnswerMiddleware)],
         exception_handlers={ImgproxyError: handle_error, Exception: handle_crash},
         lifespan=lifespan,
     )
+
+
+def routes_for(settings: Settings) -> list[BaseRoute]:
+    """The server's routes; the playground's come before the image route, which takes any path."""
+    return [*PLAYGROUND_ROUTES, *ROUTES] if settings.playground.enabled else list(ROUTES)
 
 
 async def flush_stats(stats: Stats) -> None:
@@ -101,6 +113,9 @@ def build_state(settings: Settings) -> AppState:
         preprocessor=preprocessor,
         jobs=Jobs(build_huey(settings), preprocessor, settings.jobs.report_retention_days),
         render_digest=preprocessor.render_digest,
+        hot=HotAnswers(
+            settings.cache.memory_mb * 2**20, settings.cache.memory_ttl_s, ChangeWatch(cache_dir)
+        ),
     )
 
 

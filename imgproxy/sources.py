@@ -125,6 +125,12 @@ class Sources:
             raise NotFound("give the path of an image, for example /photo.jpg?width=400")
         return Picked(self.default, path)
 
+    def local_file(self, picked: Picked) -> str | None:
+        """The original's file when it comes from the configured folder, else None."""
+        if picked.origin is not self.default or not isinstance(self.writable, LocalOrigin):
+            return None
+        return str(self.writable.resolve(picked.path))
+
     def _region(self, given: str | None) -> str:
         configured = self.settings.origin.region
         if given is None or given == configured:

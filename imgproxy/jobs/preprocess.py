@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
+from imgproxy.cache.changes import announce
 from imgproxy.cache.keys import ResultName, result_name
 from imgproxy.cache.results import Results
 from imgproxy.errors import DeadlineExceeded, ImgproxyError, InvalidParameter
@@ -75,6 +76,9 @@ class Preprocessor:
                     if strict:
                         raise
                     reports.append({"query": query, "status": "failed", **exc.to_dict()})
+        if self.store_uploads or job.keep_processed or job.queries:
+            # The path's original changed: what processes keep in memory for it must go.
+            announce(self.sources.settings.cache.dir)
         return rendered, reports
 
     def render(self, plan: Plan, data: bytes, accept: str, overlays: FetchedOverlays) -> Rendered:

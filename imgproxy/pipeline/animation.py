@@ -26,11 +26,19 @@ def frames_to_load(wanted: str | None, info: SourceInfo, options: RenderOptions)
 def split(strip: pyvips.Image, count: int) -> list[pyvips.Image]:
     """The frames of a tall strip, decoded once so that every step may read them in any order."""
     try:
-        strip = strip.copy_memory()
+        strip = without_solid_alpha(strip.copy_memory())
     except pyvips.Error as exc:
         raise UndecodableImage(f"the animation could not be decoded ({exc.message})") from None
     height = strip.height // count
     return [strip.crop(0, index * height, strip.width, height) for index in range(count)]
+
+
+def without_solid_alpha(strip: pyvips.Image) -> pyvips.Image:
+    """GIF frames load with alpha even when no pixel is see-through: dropped, every later step
+    works on three bands instead of premultiplying four."""
+    if strip.hasalpha() and strip[strip.bands - 1].min() == 255:
+        return strip.extract_band(0, n=strip.bands - 1)
+    return strip
 
 
 def join(frames: list[pyvips.Image], original: pyvips.Image) -> pyvips.Image:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pyvips
 
 from imgproxy.pipeline.context import Context, RenderOptions
+from imgproxy.pipeline.gif import animated_gif, opaque
 from imgproxy.pipeline.ink import solid
 from imgproxy.pipeline.quality import search
 from imgproxy.pipeline.video import mp4
@@ -60,6 +61,11 @@ def encode(ctx: Context, fmt: str) -> bytes:
     image = ctx.image
     if fmt == "mp4":
         return mp4(image)
+    if fmt == "gif" and ctx.frames > 1:
+        # Rendered once: the alpha check and the encoder both read every pixel.
+        image = image.copy_memory()
+        if opaque(image):
+            return animated_gif(image, ctx.frames)
     if fmt == "jpeg" and image.hasalpha():
         image = image.flatten(background=solid(image, ctx.plan.geometry.pad_color)).cast("uchar")
     keep = pyvips.enums.ForeignKeep.ICC if out.strip_exif else pyvips.enums.ForeignKeep.ALL

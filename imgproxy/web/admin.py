@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from imgproxy.cache.changes import announce
 from imgproxy.cache.keys import path_tag
 from imgproxy.cache.results import Results, build_results
 from imgproxy.cache.stores import BlobStore
@@ -120,19 +121,25 @@ async def purge(request: Request) -> Response:
     """DELETE / empties every cache; DELETE /<path>?all=true forgets an original and all its
     variants; DELETE /<path>?<query> one rendered result."""
     state = _state(request)
+    purged = await _purged(state, request)
+    # Then every process drops the answers it keeps in memory, which the stores no longer hold.
+    announce(state.settings.cache.dir)
+    return JSONResponse({"purged": purged})
+
+
+async def _purged(state: AdminState, request: Request) -> int:
     path = request.path_params["path"]
     stores = state.stores().values()
     if not path:
         # Off the loop: the shared tier's objects are listed and deleted page by page.
-        return JSONResponse({"purged": await asyncio.to_thread(_clear, stores)})
+        return await asyncio.to_thread(_clear, stores)
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "all"]
     plan = decode(query, DecodeOptions(presets=state.settings.colors))
     picked = await state.sources.choose(plan.source, path)
     name = picked.origin.name
     if request.query_params.get("all") in ("1", "true"):
-        tag = path_tag(name, picked.path)
-        return JSONResponse({"purged": await asyncio.to_thread(_evict, stores, tag)})
-    return JSONResponse({"purged": await state.results.forget(name, picked.path, plan.key)})
+        return await asyncio.to_thread(_evict, stores, path_tag(name, picked.path))
+    return await state.results.forget(name, picked.path, plan.key)
 
 
 def _clear(stores: Iterable[Results | BlobStore]) -> int:

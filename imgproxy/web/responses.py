@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +14,7 @@ from imgproxy.config import HttpSettings
 from imgproxy.errors import ImgproxyError, Overloaded
 from imgproxy.web.limits import RETRY_AFTER_S
 
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # An image with a layer left out (it could not be fetched): caches should ask again soon.
 PARTIAL_MAX_AGE_S = 60
 # Both say how long a cache may keep an answer (s-maxage for shared caches such as CDNs).
@@ -73,6 +76,11 @@ class Answer:
         if isinstance(exc, Overloaded):
             headers["Retry-After"] = str(RETRY_AFTER_S)
         return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+
+def request_id_from(offered: str) -> str:
+    """The client's X-Request-Id when it is a sane token, else a new one."""
+    return offered if REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -24,9 +22,10 @@ from imgproxy.pipeline.load import sniff
 from imgproxy.pipeline.meta import MIME_TYPES
 from imgproxy.pipeline.run import execute
 from imgproxy.signing import SIGNATURE_PARAM, verify
+from imgproxy.web.hot import KEEPABLE, Keepable
 from imgproxy.web.limits import until_disconnected
 from imgproxy.web.negotiate import accepted_formats
-from imgproxy.web.responses import Answer, etag_matches
+from imgproxy.web.responses import Answer, etag_matches, request_id_from
 from imgproxy.web.uploads import post_image
 
 if TYPE_CHECKING:
@@ -35,8 +34,6 @@ if TYPE_CHECKING:
     from imgproxy.params.plan import Plan
     from imgproxy.pipeline.context import Rendered
     from imgproxy.sources import Picked
-
-REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 async def health(request: Request) -> Response:
@@ -76,10 +73,18 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
     etag = f'"{name.key}"'
     if etag_matches(request.headers.get("if-none-match"), etag):
         return answer.not_modified(etag, negotiated)
+    keepable = Keepable.of(negotiated, state.sources.local_file(picked))
     hit = await stored_answer(state, answer, name, negotiated)
     if hit is not None:
+        keep_hot(request, keepable)
         return hit
-    return await rendered_answer(request, state, answer, Miss(plan, picked, accepts, name, source))
+    miss = Miss(plan, picked, accepts, name, source, keepable)
+    return await rendered_answer(request, state, answer, miss)
+
+
+def keep_hot(request: Request, keepable: Keepable) -> None:
+    """Lets the hot answers keep this request's 200 (a whole image, never a partial one)."""
+    setattr(request.state, KEEPABLE, keepable)
 
 
 def unsigned_pairs(request: Request, state: AppState) -> list[tuple[str, str]]:
@@ -126,6 +131,7 @@ class Miss:
     accepts: frozenset[str]
     name: ResultName
     source: Source | None
+    keepable: Keepable
 
 
 async def rendered_answer(
@@ -134,9 +140,11 @@ async def rendered_answer(
     """The answer of a fresh render, which is stored for the requests that follow."""
     # Identical requests in flight share one render; a client that leaves stops waiting for it.
     coalesced = state.coalescer.run(miss.name.key, lambda: render_and_store(state, miss))
-    rendered, fetched, left_out = await until_disconnected(request, coalesced)
+    rendered, fetched, left_out, stored = await until_disconnected(request, coalesced)
     state.stats.count("cache_misses")
     state.stats.count("bytes_sent", len(rendered.body))
+    if stored:
+        keep_hot(request, miss.keepable)
     return answer.image(
         result_meta(rendered, fetched),
         rendered.body,
@@ -148,17 +156,21 @@ async def rendered_answer(
     )
 
 
-async def render_and_store(state: AppState, miss: Miss) -> tuple[Rendered, Source, tuple[str, ...]]:
-    """The render, the original it was made from, and the overlays left out of it."""
+async def render_and_store(
+    state: AppState, miss: Miss
+) -> tuple[Rendered, Source, tuple[str, ...], bool]:
+    """The render, the original it was made from, the overlays left out of it, and whether it
+    was stored."""
     fetched = miss.source or await miss.picked.origin.fetch(miss.picked.path)
     overlays = await fetch_overlays(miss.plan.overlays, miss.picked, state.sources)
     options = replace(state.preprocessor.render_options, accepts=miss.accepts)
     rendered = await state.pool.run(execute, miss.plan, fetched.data, options, overlays.images)
     state.stats.count("renders")
     # Without a layer it is not the image the URL names: later requests try again.
-    if not overlays.left_out:
-        await asyncio.to_thread(store_result, state.results, miss.name, rendered, fetched)
-    return rendered, fetched, overlays.left_out
+    stored = not overlays.left_out and await asyncio.to_thread(
+        store_result, state.results, miss.name, rendered, fetched
+    )
+    return rendered, fetched, overlays.left_out, stored
 
 
 async def original(request: Request, origin: Origin, path: str, answer: Answer) -> Response:
@@ -189,9 +201,7 @@ def request_id(request: Request) -> str:
     """The client's X-Request-Id when it is a sane token, else a new one; fixed per request."""
     known = getattr(request.state, "request_id", None)
     if known is None:
-        offered = request.headers.get("x-request-id", "")
-        known = offered if REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
-        request.state.request_id = known
+        known = request.state.request_id = request_id_from(request.headers.get("x-request-id", ""))
     return known
 
 

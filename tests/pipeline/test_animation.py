@@ -206,3 +206,55 @@ def test_crop_face_cuts_every_frame_at_the_first_frames_faces(render):
     small = photo.resize(100 / 256)
     straight, mirrored = small.numpy(), small.fliphor().numpy()
     assert window_left(first, straight) == window_left(second, mirrored) < 25
+
+
+def test_an_opaque_animation_keeps_its_frames_delays_and_loop_count_as_gif(render):
+    strip = animation()
+    strip.set_type(pyvips.GValue.gint_type, "loop", 3)
+    out = render(strip.gifsave_buffer(), "width=40&format=gif", max_frames=10)
+    frames, delays = frames_of(out.body)
+    assert len(frames) == 4 and delays == DELAYS
+    assert pyvips.Image.new_from_buffer(out.body, "", n=-1).get("loop") == 3
+    for frame, colour in zip(frames, COLOURS, strict=True):
+        assert close(frame[20, 30], colour) and close(frame[2, 2], (255, 255, 255))
+
+
+def colour_tables(body: bytes) -> tuple[bool, int]:
+    """(has a global colour table, number of local colour tables) of a GIF file."""
+    packed = body[10]
+    pos = 13 + (3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0)
+    local = 0
+    while body[pos] != 0x3B:
+        if body[pos] == 0x21:
+            pos += 2
+        else:
+            flags = body[pos + 9]
+            local += bool(flags & 0x80)
+            pos += 11 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+        while body[pos]:
+            pos += body[pos] + 1
+        pos += 1
+    return bool(packed & 0x80), local
+
+
+def test_an_opaque_animation_shares_one_palette_across_frames(render):
+    """One global colour table and no local ones, even for frames of different hues."""
+    photo = astronaut().resize(0.25)
+    tints = ([1.0, 0.5, 0.5], [0.5, 1.0, 0.5], [0.5, 0.5, 1.0])
+    strip = animated([(photo * tint).cast("uchar") for tint in tints])
+    out = render(strip.gifsave_buffer(), "width=100&format=gif", max_frames=10)
+    frames, _ = frames_of(out.body)
+    assert len(frames) == 3 and colour_tables(out.body) == (True, 0)
+    for index, frame in enumerate(frames):
+        means = frame[..., :3].reshape(-1, 3).mean(axis=0)
+        assert means.argmax() == index, means
+
+
+def test_frames_that_clear_pixels_stay_see_through(render):
+    red = solid(8, 8, (*RED, 255))
+    clear = solid(8, 8, (0, 0, 0, 0))
+    strip = animated([red, clear, red])
+    out = render(strip.gifsave_buffer(), "format=gif", max_frames=10)
+    frames, _ = frames_of(out.body)
+    assert len(frames) == 3
+    assert frames[0][4, 4][3] == 255 and frames[1][4, 4][3] == 0 and frames[2][4, 4][3] == 255

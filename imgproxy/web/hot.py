@@ -1,0 +1,182 @@
+"""Hot answers: whole image answers kept in this process's memory for a few seconds and sent
+before any routing, parsing or disk lookup. A hot URL costs a dictionary lookup.
+
+An answer is kept under its exact path and query (a signed URL's `s` included, so only URLs
+already checked are found) and, when it varies, the formats its Accept header allows. It goes
+when a file of the local origin it was made from changes, when a purge or a POST is announced
+(cache/changes.py), and at the latest after `[cache] memory_ttl_s`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from imgproxy.cache.changes import ChangeWatch
+from imgproxy.web.negotiate import accepted_formats
+from imgproxy.web.responses import request_id_from
+
+# Set in the request's scope state by a route whose answer may be kept: a Keepable.
+KEEPABLE = "hot_answer_keepable"
+# Headers each request gets anew; the rest of a kept answer is sent as it was.
+PER_REQUEST = {b"x-request-id", b"x-cache", b"server-timing", b"x-origin-fetch-time"}
+HOT_TIMING = (b"server-timing", b"hot;dur=0.0")
+HIT = (b"x-cache", b"HIT")
+
+Key = tuple[str, bytes, frozenset[str] | None]
+
+
+@lru_cache(maxsize=256)
+def _accepts(header: str) -> frozenset[str]:
+    # Browsers send a handful of distinct Accept headers: each is parsed once.
+    return accepted_formats(header)
+
+
+@dataclass(frozen=True)
+class Keepable:
+    """What a route says of an answer it lets be kept: whether it varies on Accept, and the
+    original's file with its (mtime, size) before the answer was made, for a local origin."""
+
+    vary: bool
+    file: str | None = None
+    stamp: tuple[int, int] | None = None
+
+    @classmethod
+    def of(cls, vary: bool, file: str | None) -> Keepable:
+        return cls(vary, file, file_stamp(file) if file else None)
+
+
+@dataclass(frozen=True)
+class HotAnswer:
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    expires: float
+    # The original's file and its (mtime, size) when the answer was made.
+    file: str | None = None
+    stamp: tuple[int, int] | None = None
+
+    def fresh(self) -> bool:
+        if self.expires < time.monotonic():
+            return False
+        return self.file is None or file_stamp(self.file) == self.stamp
+
+
+def file_stamp(path: str) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+class HotAnswers:
+    """A bytes-bounded, time-bounded LRU of answers; `vary` says whose key holds the formats."""
+
+    def __init__(self, max_bytes: int, ttl_s: float, watch: ChangeWatch) -> None:
+        self.max_bytes = max_bytes
+        self.ttl_s = ttl_s
+        self.watch = watch
+        self._answers: OrderedDict[Key, HotAnswer] = OrderedDict()
+        self._varies: set[tuple[str, bytes]] = set()
+        self._bytes = 0
+
+    def key(self, path: str, query: bytes, accept: str) -> Key:
+        return (path, query, _accepts(accept) if (path, query) in self._varies else None)
+
+    def get(self, key: Key) -> HotAnswer | None:
+        if self.watch.changed():
+            self.clear()
+        found = self._answers.get(key)
+        if found is None:
+            return None
+        if not found.fresh():
+            self._drop(key)
+            return None
+        self._answers.move_to_end(key)
+        return found
+
+    def put(self, path: str, query: bytes, accept: str, vary: bool, answer: HotAnswer) -> None:
+        if len(answer.body) > self.max_bytes // 8:
+            return
+        if vary:
+            self._varies.add((path, query))
+        key = (path, query, _accepts(accept) if vary else None)
+        self._drop(key)
+        self._answers[key] = answer
+        self._bytes += len(answer.body)
+        while self._bytes > self.max_bytes:
+            self._drop(next(iter(self._answers)))
+
+    def clear(self) -> None:
+        self._answers.clear()
+        self._varies.clear()
+        self._bytes = 0
+
+    def _drop(self, key: Key) -> None:
+        gone = self._answers.pop(key, None)
+        if gone is not None:
+            self._bytes -= len(gone.body)
+
+
+class HotAnswerMiddleware:
+    """Sends kept answers; keeps the 200s that routes mark as keepable."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = getattr(scope["app"].state, "imgproxy", None) if "app" in scope else None
+        hot: HotAnswers | None = getattr(state, "hot", None)
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or hot is None:
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        if b"if-none-match" not in headers:
+            key = hot.key(scope["path"], scope["query_string"], headers.get(b"accept", ""))
+            found = hot.get(key)
+            if found is not None:
+                state.stats.count("requests")
+                state.stats.count("cache_hits")
+                state.stats.count("bytes_sent", len(found.body))
+                await _send(found, scope, headers, send)
+                return
+        await self.app(scope, receive, _keeping(hot, scope, headers, send))
+
+
+def _headers(scope: Scope) -> dict[bytes, str]:
+    wanted = (b"if-none-match", b"accept", b"x-request-id")
+    return {name: value.decode("latin-1") for name, value in scope["headers"] if name in wanted}
+
+
+async def _send(found: HotAnswer, scope: Scope, headers: dict[bytes, str], send: Send) -> None:
+    request_id = request_id_from(headers.get(b"x-request-id", "")).encode()
+    sent = [*found.headers, (b"x-request-id", request_id), HIT, HOT_TIMING]
+    await send({"type": "http.response.start", "status": 200, "headers": sent})
+    body = b"" if scope["method"] == "HEAD" else found.body
+    await send({"type": "http.response.body", "body": body})
+
+
+def _keeping(hot: HotAnswers, scope: Scope, headers: dict[bytes, str], send: Send) -> Send:
+    """`send`, noting a keepable 200 answer on its way to the client."""
+    start: list[Message] = []
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            start.append(message)
+        elif start and not message.get("more_body") and scope["method"] == "GET":
+            keepable: Keepable | None = scope.get("state", {}).get(KEEPABLE)
+            if keepable is not None and start[0]["status"] == 200:
+                kept = [pair for pair in start[0]["headers"] if pair[0] not in PER_REQUEST]
+                expires = time.monotonic() + hot.ttl_s
+                body = message.get("body", b"")
+                answer = HotAnswer(kept, body, expires, keepable.file, keepable.stamp)
+                accept = headers.get(b"accept", "")
+                hot.put(scope["path"], scope["query_string"], accept, keepable.vary, answer)
+        await send(message)
+
+    return sending
