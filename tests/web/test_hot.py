@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyvips
 import pytest
+import pyvips
 from starlette.testclient import TestClient
 
 from imgproxy.app import create_app
