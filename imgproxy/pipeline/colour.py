@@ -35,7 +35,7 @@ def to_uchar(image: pyvips.Image) -> pyvips.Image:
 
 
 def clamp(image: pyvips.Image, lo: float, hi: float) -> pyvips.Image:
-    return (image < lo).ifthenelse(lo, (image > hi).ifthenelse(hi, image))
+    return image.clamp(min=lo, max=hi)
 
 
 def to_lab(rgb: pyvips.Image) -> Lab:

