@@ -1,22 +1,40 @@
+# imgproxy on a slim Python 3.11: `make docker` builds it, docs/deploy.md tells how to run it.
 FROM python:3.11-slim
 
-# Fonts for text layers (metric-compatible replacements of the reference's families).
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Fonts for text layers: the Makefile's FONT_PACKAGES (metric-compatible free families).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-sans fontconfig \
     && rm -rf /var/lib/apt/lists/*
 
+# Only the installed package stays in the image, not its source.
+COPY pyproject.toml README.md /src/
+COPY imgproxy /src/imgproxy
+RUN pip install /src && rm -rf /src
+
 WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY imgproxy ./imgproxy
 COPY config ./config
 COPY samples ./samples
-RUN pip install --no-cache-dir .
+# A numeric user, so that orchestrators can check it is not root; it owns only the caches.
+RUN groupadd --gid 10001 imgproxy \
+    && useradd --uid 10001 --gid imgproxy --no-create-home --no-log-init --home-dir /app \
+        --shell /usr/sbin/nologin imgproxy \
+    && mkdir -p /app/var \
+    && chown imgproxy:imgproxy /app/var
+USER 10001:10001
 
-RUN useradd --system --home /app imgproxy && mkdir -p /app/var && chown imgproxy /app/var
-USER imgproxy
-
-ENV IMGPROXY_SERVER_HOST=0.0.0.0
+# Every setting can be given as IMGPROXY_<SECTION>_<KEY>; these listen on every interface and keep
+# the caches (and the SQLite job queue) in /app/var, where a volume keeps them across restarts.
+ENV IMGPROXY_CONFIG=/app/config/imgproxy.toml \
+    IMGPROXY_SERVER_HOST=0.0.0.0 \
+    IMGPROXY_SERVER_PORT=8080 \
+    IMGPROXY_CACHE_DIR=/app/var/cache
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health')"
-CMD ["imgproxy", "serve", "--config", "config/imgproxy.toml"]
+HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ['IMGPROXY_SERVER_PORT'], timeout=2)"]
+CMD ["imgproxy", "serve"]

@@ -3,11 +3,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/imgproxy.toml
-# Metric-compatible free fonts for text layers (docs/parameters.md), redis-server for the
-# tests of Redis-backed jobs, and chromium for the browser tests of the playground page.
-DEBIAN_PACKAGES := fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-sans redis-server chromium
+# Metric-compatible free fonts for text layers (docs/parameters.md; the Dockerfile installs
+# them too), redis-server for the tests of Redis-backed jobs, and chromium for the browser tests
+# of the playground page.
+FONT_PACKAGES := fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-sans
+DEBIAN_PACKAGES := $(FONT_PACKAGES) redis-server chromium
+IMAGE ?= imgproxy
 
-.PHONY: run test fuzz lint format bench samples gallery docs system clean
+.PHONY: run test fuzz lint format bench samples gallery docs system docker clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +61,17 @@ gallery: $(STAMP)
 # README's and docs/parameters.md's parameter tables, docs/config.md and config/imgproxy.toml.
 docs: $(STAMP)
 	$(BIN)/python -m imgproxy.docs
+
+# The Docker image (docs/deploy.md), where a Docker engine answers; elsewhere it says why not.
+docker:
+	@if ! command -v docker >/dev/null 2>&1; then \
+		echo "docker: the docker command is not installed here; build the image on a machine with Docker: docker build -t $(IMAGE) ." >&2; \
+		exit 1; \
+	elif ! docker info >/dev/null 2>&1; then \
+		echo "docker: no Docker engine answers here ('docker info' failed); build the image where one runs: docker build -t $(IMAGE) ." >&2; \
+		exit 1; \
+	fi
+	docker build -t $(IMAGE) .
 
 clean:
 	rm -rf $(VENV) var

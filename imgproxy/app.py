@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+from imgproxy import metrics
 from imgproxy.cache.changes import ChangeWatch
 from imgproxy.cache.keys import digest
 from imgproxy.cache.results import Results, build_results
@@ -27,6 +28,7 @@ from imgproxy.pipeline.context import RenderOptions
 from imgproxy.sources import Sources
 from imgproxy.web.hot import HotAnswerMiddleware, HotAnswers
 from imgproxy.web.limits import Coalescer, RenderPool
+from imgproxy.web.logs import RequestLog
 from imgproxy.web.playground import PLAYGROUND_ROUTES
 from imgproxy.web.routes import ROUTES, handle_crash, handle_error
 from imgproxy.web.stats import FLUSH_EVERY_S, Stats
@@ -70,10 +72,12 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             flusher.cancel()
             await state.close()
+            metrics.process_stopped()
 
     return Starlette(
         routes=routes_for(settings),
-        middleware=[Middleware(HotAnswerMiddleware)],
+        # Outermost, so that the request lines and counts include the hot answers.
+        middleware=[Middleware(RequestLog, settings=settings.log), Middleware(HotAnswerMiddleware)],
         exception_handlers={ImgproxyError: handle_error, Exception: handle_crash},
         lifespan=lifespan,
     )

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging.config
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from imgproxy.config import CONFIG_ENV, Settings, load_settings
 from imgproxy.errors import ConfigError
+from imgproxy.logs import logging_config
 from imgproxy.signing import signed_url
 
 
@@ -91,17 +93,45 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
     if settings.admin.enabled:
         _start_admin(settings)
-    uvicorn.run(
-        "imgproxy.app:app_from_env",
-        factory=True,
-        host=settings.server.host,
-        port=settings.server.port,
-        workers=settings.server.workers,
-        log_level="info",
-        # On SIGTERM, requests in flight finish (up to their own deadline) before the exit.
-        timeout_graceful_shutdown=int(settings.server.request_timeout_s) + 1,
-    )
+    with _environment(_metrics_environment(settings)):
+        uvicorn.run(
+            "imgproxy.app:app_from_env",
+            factory=True,
+            host=settings.server.host,
+            port=settings.server.port,
+            workers=settings.server.workers,
+            log_config=logging_config(settings.log),
+            log_level=settings.log.level,
+            # Each request has one line of imgproxy's own, with more in it than uvicorn's.
+            access_log=False,
+            # On SIGTERM, requests in flight finish (up to their own deadline) before the exit.
+            timeout_graceful_shutdown=int(settings.server.request_timeout_s) + 1,
+        )
     return 0
+
+
+def _metrics_environment(settings: Settings) -> dict[str, str]:
+    """With several workers, the folder where each keeps its metric values for the scrapes."""
+    if settings.server.workers == 1:
+        return {}
+    from imgproxy.metrics import MULTIPROCESS_ENV, multiprocess_dir
+
+    return {MULTIPROCESS_ENV: str(multiprocess_dir(settings.cache.dir))}
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in os.environ, which the worker processes inherit, until the server stops."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -109,6 +139,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from imgproxy.cache.results import build_results
     from imgproxy.jobs.queue import Jobs, build_huey
 
+    logging.config.dictConfig(logging_config(settings.log))
     results = build_results(settings)
     sources = build_sources(settings, results.shared)
     with _loop_in_thread() as loop:
@@ -142,6 +173,8 @@ def _start_admin(settings: Settings) -> None:
         create_admin_app(settings),
         host=settings.admin.host,
         port=settings.admin.port,
+        # The main server's uvicorn.run sets up logging for both.
+        log_config=None,
         log_level="warning",
     )
     threading.Thread(target=uvicorn.Server(config).run, name="admin", daemon=True).start()

@@ -294,6 +294,26 @@ class PlaygroundSettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    format: str = _setting(
+        "json",
+        'Log lines as "json" (one JSON object a line) or "text" (a time, a level and '
+        "key=value pairs).",
+        choices=("json", "text"),
+    )
+    level: str = _setting(
+        "info",
+        "Least severe level written: request lines are info (error for 5xx answers).",
+        choices=("debug", "info", "warning", "error"),
+    )
+    requests: bool = _setting(
+        True,
+        "One line per request (id, method, path, query with secrets redacted, status, bytes, "
+        "timings, cache); false writes none.",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(
         default_factory=ServerSettings,
@@ -331,6 +351,10 @@ class Settings:
     playground: PlaygroundSettings = field(
         default_factory=PlaygroundSettings,
         metadata={"doc": "A page that builds image URLs with controls and shows the answers."},
+    )
+    log: LogSettings = field(
+        default_factory=LogSettings,
+        metadata={"doc": "Log lines: one per request, and the server's own messages, on stderr."},
     )
     colors: Mapping[str, str] = field(
         default_factory=dict,

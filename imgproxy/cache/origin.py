@@ -8,6 +8,7 @@ import math
 import time
 from typing import Any
 
+from imgproxy import metrics
 from imgproxy.cache.keys import origin_key, path_tag
 from imgproxy.cache.shared import SharedTier
 from imgproxy.cache.stores import BlobStore, Entry
@@ -37,9 +38,11 @@ class CachedOrigin:
 
     async def fetch(self, path: str) -> Source:
         entry = await asyncio.to_thread(self.store.get, origin_key("d", self.name, path))
+        metrics.cache_lookup(self.store.name, hit=entry is not None)
         if entry is not None:
             return Source(entry.body, str(entry.meta["validator"]), entry.meta.get("last_modified"))
         source = await self.inner.fetch(path)
+        metrics.origin_fetched(origin_kind(self.name), source.fetch_ms / 1000, len(source.data))
         await asyncio.to_thread(self._keep, path, source)
         return source
 
@@ -51,6 +54,11 @@ class CachedOrigin:
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+def origin_kind(name: str) -> str:
+    """local, http, url or s3: how the metrics name an origin (its name starts with it)."""
+    return name.partition(":")[0]
 
 
 class Generation:

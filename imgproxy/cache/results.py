@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from imgproxy import metrics
 from imgproxy.cache.keys import ResultName, path_tag, plan_index_key
 from imgproxy.cache.shared import SharedTier, build_shared
 from imgproxy.cache.stores import BlobStore, Entry
@@ -25,9 +26,11 @@ class Results:
 
     async def find(self, name: ResultName) -> Entry | None:
         entry = self.local.get(name.key)
+        metrics.cache_lookup(self.local.name, hit=entry is not None)
         if entry is not None or self.shared is None:
             return entry
         entry = await asyncio.to_thread(self.shared.get, name)
+        metrics.cache_lookup("shared", hit=entry is not None)
         if entry is not None:
             await asyncio.to_thread(self._keep_local, name, entry.meta, entry.body)
         return entry

@@ -12,6 +12,8 @@ from typing import Any
 
 import diskcache
 
+from imgproxy import metrics
+
 MB = 1024 * 1024
 # Meta length, body length and the body's CRC-32: a torn or damaged entry never reads as valid.
 HEADER = struct.Struct(">III")
@@ -24,12 +26,17 @@ class Entry:
 
 
 class BlobStore:
-    """diskcache underneath: many processes may share one directory; size 0 turns it off."""
+    """diskcache underneath: many processes may share one directory; size 0 turns it off.
+    The metrics name a store by its folder's name."""
 
     def __init__(self, directory: str | Path, size_mb: int) -> None:
         self.enabled = size_mb > 0
+        self.name = Path(directory).name
+        # No culling inside diskcache's writes: `put` culls, and counts what goes.
         self._cache = (
-            diskcache.Cache(str(directory), size_limit=size_mb * MB) if self.enabled else None
+            diskcache.Cache(str(directory), size_limit=size_mb * MB, cull_limit=0)
+            if self.enabled
+            else None
         )
         if self._cache is not None:
             # Tags name the original an entry belongs to, so purges can find all its variants.
@@ -58,6 +65,16 @@ class BlobStore:
     ) -> None:
         if self._cache is not None:
             self._cache.set(key, pack(meta, body), expire=expire_s or None, tag=tag)
+            metrics.cache_evicted(self.name, self._cull(self._cache))
+
+    @staticmethod
+    def _cull(cache: diskcache.Cache) -> int:
+        """Drop expired entries, then the oldest while over the size limit; how many went."""
+        try:
+            return cache.cull()
+        except diskcache.Timeout:
+            # Another process holds the database: the next write culls.
+            return 0
 
     def delete(self, key: str) -> bool:
         return bool(self._cache is not None and self._cache.delete(key))

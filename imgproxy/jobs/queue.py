@@ -15,6 +15,7 @@ from huey.constants import EmptyData
 from huey.consumer import Consumer
 from huey.storage import BaseStorage
 
+from imgproxy import metrics
 from imgproxy.config import Settings
 from imgproxy.errors import ImgproxyError
 from imgproxy.jobs.preprocess import Preprocess, Preprocessor
@@ -161,9 +162,11 @@ class Jobs:
 
     def _execute(self, job_id: str, job: Preprocess) -> None:
         self._track(job_id, running=True)
+        metrics.jobs_running(1)
         try:
             self._run(job_id, job)
         finally:
+            metrics.jobs_running(-1)
             self._track(job_id, running=False)
 
     def _run(self, job_id: str, job: Preprocess) -> None:
@@ -192,6 +195,7 @@ class Jobs:
 
     def _report(self, job_id: str, report: dict[str, Any]) -> None:
         self.reports.put(job_id, {"id": job_id, **report})
+        metrics.job_reported(report["status"])
 
     def recover(self) -> None:
         """Mark failed the jobs left running by consumers that stopped noting that they live (a

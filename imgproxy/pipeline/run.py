@@ -11,6 +11,7 @@ from typing import Any
 
 import pyvips
 
+from imgproxy import metrics
 from imgproxy.errors import UndecodableImage
 from imgproxy.params.plan import Plan
 from imgproxy.pipeline import adjust, animation, compose, filters, geometry, redeye, smartcrop
@@ -41,20 +42,33 @@ STEPS: tuple[Step, ...] = (
     compose.layers,
     compose.mark,
 )
+# The render's stages as the metrics name them: load, each step, then the encoder.
+STAGES = (
+    "load",
+    *(f"{step.__module__.rpartition('.')[2]}.{step.__name__}" for step in STEPS),
+    "encode",
+)
+LOAD, ENCODE = 0, len(STAGES) - 1
 
 
-def _run_steps(ctx: Context) -> None:
-    for step in STEPS:
+def _run_steps(ctx: Context, spent: list[float]) -> None:
+    """The steps in order; each one's seconds are added to `spent` (one clock read per step)."""
+    clock = time.perf_counter
+    before = clock()
+    for index, step in enumerate(STEPS, start=1):
         step(ctx)
+        after = clock()
+        spent[index] += after - before
+        before = after
 
 
-def _each_frame(ctx: Context) -> pyvips.Image:
+def _each_frame(ctx: Context, spent: list[float]) -> pyvips.Image:
     """Every step on every frame, so that frames keep one size and their delays; the frames'
     contexts share one Measurements, so statistics come from the first frame."""
     done = []
     for frame in animation.split(ctx.image, ctx.frames):
         frame_ctx = replace(ctx, image=frame)
-        _run_steps(frame_ctx)
+        _run_steps(frame_ctx, spent)
         done.append(frame_ctx.image)
     return animation.join(done, ctx.image)
 
@@ -77,15 +91,17 @@ def _undecodable() -> Iterator[None]:
         raise UndecodableImage(f"the original could not be decoded ({vips_reason(exc)})") from None
 
 
-def _render(ctx: Context) -> tuple[str, bytes, float]:
+def _render(ctx: Context, spent: list[float]) -> tuple[str, bytes, float]:
     """The steps, the output limit, then the encoder or the JSON answer: the format, the body
-    and when encoding started."""
+    and when encoding started. The seconds of loading and of each step go to `spent`."""
+    started = time.perf_counter()
     load(ctx)
+    spent[LOAD] = time.perf_counter() - started
     original = ctx.image
     if ctx.frames > 1:
-        ctx.image = _each_frame(ctx)
+        ctx.image = _each_frame(ctx, spent)
     else:
-        _run_steps(ctx)
+        _run_steps(ctx, spent)
     check_output_side(ctx, ctx.image.width, ctx.image.height // ctx.frames, None)
     fmt = choose_format(ctx)
     encode_started = time.perf_counter()
@@ -108,10 +124,13 @@ def execute(
     `sources` holds the fetched layer and watermark images by URL.
     """
     ctx = Context(plan=plan, data=data, options=options or RenderOptions(), sources=sources or {})
+    spent = [0.0] * len(STAGES)
     started = time.perf_counter()
     with _undecodable():
-        fmt, body, encode_started = _render(ctx)
+        fmt, body, encode_started = _render(ctx, spent)
     done = time.perf_counter()
+    spent[ENCODE] = done - encode_started
+    metrics.render_timed(STAGES, spent, done - started)
     assert ctx.info is not None
     return Rendered(
         body=body,

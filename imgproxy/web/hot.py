@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from imgproxy import metrics
 from imgproxy.cache.changes import ChangeWatch
 from imgproxy.web.negotiate import accepted_formats
 from imgproxy.web.responses import request_id_from
@@ -26,6 +27,8 @@ KEEPABLE = "hot_answer_keepable"
 # Headers each request gets anew; the rest of a kept answer is sent as it was.
 PER_REQUEST = {b"x-request-id", b"x-cache", b"server-timing", b"x-origin-fetch-time"}
 HOT_TIMING = (b"server-timing", b"hot;dur=0.0")
+# Set in the scope of a request answered from memory, for the request's log line and count.
+HOT_ANSWER = "hot_answer"
 HIT = (b"x-cache", b"HIT")
 
 Key = tuple[str, bytes, frozenset[str] | None]
@@ -96,6 +99,7 @@ class HotAnswers:
             return None
         if not found.fresh():
             self._drop(key)
+            metrics.cache_evicted("hot", 1)
             return None
         self._answers.move_to_end(key)
         return found
@@ -111,6 +115,7 @@ class HotAnswers:
         self._bytes += len(answer.body)
         while self._bytes > self.max_bytes:
             self._drop(next(iter(self._answers)))
+            metrics.cache_evicted("hot", 1)
 
     def clear(self) -> None:
         self._answers.clear()
@@ -139,7 +144,9 @@ class HotAnswerMiddleware:
         if b"if-none-match" not in headers:
             key = hot.key(scope["path"], scope["query_string"], headers.get(b"accept", ""))
             found = hot.get(key)
+            metrics.cache_lookup("hot", hit=found is not None)
             if found is not None:
+                scope[HOT_ANSWER] = True
                 state.stats.count("requests")
                 state.stats.count("cache_hits")
                 state.stats.count("bytes_sent", len(found.body))

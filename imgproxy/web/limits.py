@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 
+from imgproxy import metrics
 from imgproxy.errors import ClientGone, Overloaded
 
 T = TypeVar("T")
@@ -24,6 +25,7 @@ class RenderPool:
         self._executor = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="render")
         self._running = asyncio.Semaphore(slots)
         self._admitted = 0
+        metrics.render_slots(slots)
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """`fn(*args)` in a render slot. A caller that stops waiting (deadline, disconnect)
@@ -31,11 +33,15 @@ class RenderPool:
         if self._admitted >= self.slots + self.queue_size:
             raise Overloaded("all render slots and the wait queue are busy; retry shortly")
         self._admitted += 1
+        metrics.render_waiting(1)
         try:
             await self._running.acquire()
         except BaseException:
             self._admitted -= 1
             raise
+        finally:
+            metrics.render_waiting(-1)
+        metrics.render_running(1)
         rendering = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
         rendering.add_done_callback(self._release)
         return await asyncio.shield(rendering)
@@ -43,12 +49,14 @@ class RenderPool:
     def _release(self, rendering: asyncio.Future[Any]) -> None:
         self._running.release()
         self._admitted -= 1
+        metrics.render_running(-1)
         if not rendering.cancelled():
             # Nobody may be waiting any more: the exception counts as seen, not as lost.
             rendering.exception()
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+        metrics.render_slots(-self.slots)
 
 
 class Coalescer:
@@ -64,6 +72,8 @@ class Coalescer:
             task = asyncio.ensure_future(make())
             self._inflight[key] = task
             task.add_done_callback(lambda done: self._forget(key, done))
+        else:
+            metrics.coalesced()
         self._waiters[key] = self._waiters.get(key, 0) + 1
         try:
             return await asyncio.shield(task)

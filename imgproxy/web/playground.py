@@ -60,7 +60,7 @@ def image_paths(root: Path, limit: int = MAX_SAMPLES) -> list[str]:
 
 
 PLAYGROUND_ROUTES: list[BaseRoute] = [
-    Route("/playground", page, methods=["GET", "HEAD"]),
-    Route("/playground/samples.json", samples, methods=["GET"]),
+    Route("/playground", page, methods=["GET", "HEAD"], name="playground"),
+    Route("/playground/samples.json", samples, methods=["GET"], name="playground-samples"),
     Mount("/playground/static", StaticFiles(directory=STATIC_DIR), name="playground-static"),
 ]

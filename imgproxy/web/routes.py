@@ -15,6 +15,7 @@ from starlette.routing import Route
 from imgproxy.cache.keys import ResultName, result_key, result_name
 from imgproxy.errors import DeadlineExceeded, ImgproxyError, NotFound
 from imgproxy.jobs.preprocess import result_meta, store_result
+from imgproxy.metrics import exposition
 from imgproxy.overlays import fetch_overlays
 from imgproxy.params.decode import decode
 from imgproxy.pipeline.fonts import font_table
@@ -24,6 +25,7 @@ from imgproxy.pipeline.run import execute
 from imgproxy.signing import SIGNATURE_PARAM, verify
 from imgproxy.web.hot import KEEPABLE, Keepable
 from imgproxy.web.limits import until_disconnected
+from imgproxy.web.logs import note_error
 from imgproxy.web.negotiate import accepted_formats
 from imgproxy.web.responses import Answer, etag_matches, request_id_from
 from imgproxy.web.uploads import post_image
@@ -40,6 +42,12 @@ async def health(request: Request) -> Response:
     if request.query_params.get("fonts") in ("1", "true"):
         return JSONResponse({"status": "healthy", "fonts": font_table()})
     return PlainTextResponse("healthy")
+
+
+async def metrics(request: Request) -> Response:
+    # Off the loop: with several worker processes this reads every process's files.
+    body, content_type = await asyncio.to_thread(exposition)
+    return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
 
 async def image(request: Request) -> Response:
@@ -209,6 +217,7 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     state: AppState = request.app.state.imgproxy
     assert isinstance(exc, ImgproxyError)
     state.stats.count("errors")
+    note_error(request, exc)
     return Answer(request_id(request), state.settings.http).error(exc)
 
 
@@ -236,6 +245,7 @@ async def upload(request: Request) -> Response:
 
 ROUTES = [
     Route("/health", health, methods=["GET", "HEAD"]),
+    Route("/metrics", metrics, methods=["GET"]),
     Route("/jobs/{job_id}", job, methods=["GET"]),
     Route("/{path:path}", image, methods=["GET", "HEAD"]),
     Route("/{path:path}", upload, methods=["POST"]),

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import uvicorn
@@ -62,13 +62,16 @@ def running_app(app: ASGIApp) -> Iterator[str]:
 
 
 @contextmanager
-def serve_process(config: Path, port: int, *flags: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`imgproxy serve` as its own process, as operators run it; yielded once /health answers."""
+def serve_process(
+    config: Path, port: int, *flags: str, stderr: IO[bytes] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`imgproxy serve` as its own process, as operators run it; yielded once /health answers.
+    Its log lines go to `stderr` when given."""
     server = subprocess.Popen(
         [sys.executable, "-m", "imgproxy", "serve", "--config", str(config)]
         + ["--port", str(port), *flags],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr or subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S

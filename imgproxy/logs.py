@@ -1,0 +1,96 @@
+"""Where log lines go and how they look: one JSON object or one text line each, on stderr."""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import lru_cache
+from json.encoder import c_make_encoder, encode_basestring_ascii
+from typing import Any
+
+from imgproxy.config import LogSettings
+
+REQUESTS_LOGGER = "imgproxy.requests"
+
+
+def _unencodable(value: object) -> object:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# CPython's C encoder, made once (json.dumps makes one per call): request lines are encoded on
+# the fastest path of the server. Compact, ASCII only, no check for cycles.
+_encoder = c_make_encoder(
+    None, _unencodable, encode_basestring_ascii, None, ":", ",", False, False, True
+)
+
+
+def encode_json(value: Any) -> str:
+    return "".join(_encoder(value, 0))
+
+
+@lru_cache(maxsize=2)
+def _second(whole: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+
+
+def stamp(moment: float) -> str:
+    """`moment` (seconds since the epoch) in UTC ISO 8601 with milliseconds."""
+    whole = int(moment)
+    return f"{_second(whole)}.{int((moment - whole) * 1000):03d}Z"
+
+
+class JsonFormatter(logging.Formatter):
+    """The server's own messages as one JSON object a line, like the request lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": stamp(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return encode_json(line)
+
+
+class TextFormatter(logging.Formatter):
+    """The server's own messages after the same time and level as the request lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"{stamp(record.created)} {record.levelname} {record.name}: {record.getMessage()}"
+        if record.exc_info:
+            text = f"{text}\n{self.formatException(record.exc_info)}"
+        return text
+
+
+FORMATTERS: dict[str, type[logging.Formatter]] = {"json": JsonFormatter, "text": TextFormatter}
+
+
+def logging_config(log: LogSettings) -> dict[str, Any]:
+    """For logging.config.dictConfig and uvicorn's log_config: imgproxy's, uvicorn's and huey's
+    loggers write in the chosen format; request lines come finished and are written as they are;
+    uvicorn's access log writes nothing, since the request lines say more."""
+    level = log.level.upper()
+    formatted = {"handlers": ["default"], "level": level, "propagate": False}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "default": {"()": FORMATTERS[log.format]},
+            "line": {"format": "%(message)s"},
+        },
+        "handlers": {
+            "default": {"class": "logging.StreamHandler", "formatter": "default"},
+            "requests": {"class": "logging.StreamHandler", "formatter": "line"},
+        },
+        "loggers": {
+            "imgproxy": formatted,
+            REQUESTS_LOGGER: {"handlers": ["requests"], "level": level, "propagate": False},
+            "uvicorn": formatted,
+            "uvicorn.error": {"level": level},
+            "uvicorn.access": {"handlers": [], "propagate": False},
+            "huey": formatted,
+        },
+        "root": {"handlers": ["default"], "level": "WARNING"},
+    }

@@ -1,0 +1,212 @@
+"""One log line and one count per request, from a middleware outside the hot answers, so that
+it sees every answer: hot ones, routed ones, errors and crashes."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
+from typing import Any
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from imgproxy import metrics
+from imgproxy.config import LogSettings
+from imgproxy.errors import ImgproxyError
+from imgproxy.logs import REQUESTS_LOGGER, encode_json, stamp
+from imgproxy.web.hot import HOT_ANSWER
+
+log = logging.getLogger(REQUESTS_LOGGER)
+# Where the error handlers note, in the request's state, the error an answer carries.
+ERROR = "logged_error"
+# Query parameters whose values never reach a log line: the signature, and common names of
+# credentials in the URLs that source_url, origin, mark or layers may hold.
+SECRET_NAMES = frozenset(
+    {
+        "s",
+        "sig",
+        "signature",
+        "token",
+        "access_token",
+        "api_key",
+        "apikey",
+        "key",
+        "secret",
+        "password",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+    }
+)
+# A URL inside a parameter's value, whose own separators are percent-encoded.
+NESTED_URL = re.compile(r"://|%3A%2F%2F", re.IGNORECASE)
+NESTED_SECRET = re.compile(
+    r"([?&]|%3F|%26)(" + "|".join(map(re.escape, sorted(SECRET_NAMES))) + r")(=|%3D)[^&%]*"
+    r"(?:%(?!26)[^&%]*)*",
+    re.IGNORECASE,
+)
+# The user:password part of a URL, plain or percent-encoded.
+URL_CREDENTIALS = re.compile(r"(://|%3A%2F%2F)(?:(?!/|%2F|&|@|%40).)+(@|%40)", re.IGNORECASE)
+REDACTED = "***"
+# logfmt values with a character outside printable ASCII, or with `"`, `=` or `\`, are written
+# as JSON strings.
+NEEDS_QUOTES = re.compile(r"[^\x21\x23-\x3c\x3e-\x5b\x5d-\x7e]")
+# Written first, without a key, on a text line.
+HEAD = ("time", "level")
+
+
+@dataclass(frozen=True)
+class LoggedError:
+    code: str
+    param: str | None
+    message: str
+
+
+def note_error(request: Request, exc: ImgproxyError) -> None:
+    """Tell the request's line which error its answer carries."""
+    setattr(request.state, ERROR, LoggedError(exc.code, exc.param, exc.message))
+
+
+class Watched:
+    """`send`, noting the status, the headers and the body bytes of the answer."""
+
+    __slots__ = ("bytes", "headers", "send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.bytes = 0
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.body":
+            self.bytes += len(message.get("body", b""))
+        elif message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = message.get("headers", [])
+        await self.send(message)
+
+
+class RequestLog:
+    """Counts every answer by route and status, and logs its line unless `[log] requests` is
+    off or the logger would drop it: the line is built only when it will be written."""
+
+    def __init__(self, app: ASGIApp, settings: LogSettings) -> None:
+        self.app = app
+        self.lines = settings.requests
+        self.line = json_line if settings.format == "json" else text_line
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        answer = Watched(send)
+        try:
+            await self.app(scope, receive, answer)
+        except Exception as exc:
+            # The crash handler answers outside this middleware, with a 500 unless already sent.
+            answer.status = answer.status or 500
+            crash = LoggedError("internal_error", None, f"unexpected {type(exc).__name__}")
+            scope.setdefault("state", {})[ERROR] = crash
+            raise
+        finally:
+            if answer.status:
+                self._done(scope, answer, time.perf_counter() - started)
+
+    def _done(self, scope: Scope, answer: Watched, seconds: float) -> None:
+        metrics.request_answered(route_name(scope), answer.status, seconds)
+        level = logging.ERROR if answer.status >= 500 else logging.INFO
+        if self.lines and log.isEnabledFor(level):
+            line = self.line(line_fields(scope, answer, seconds, level))
+            # Without Logger.log's search of the stack for the caller, which no line shows.
+            log.handle(log.makeRecord(log.name, level, __file__, 0, line, (), None))
+
+
+def route_name(scope: Scope) -> str:
+    if scope.get(HOT_ANSWER):
+        return "image"
+    route = scope.get("route")
+    return getattr(route, "name", None) or "none"
+
+
+def line_fields(scope: Scope, answer: Watched, seconds: float, level: int) -> dict[str, Any]:
+    """What a request's line says, in the order it says it."""
+    headers = dict(answer.headers)
+    state = scope.get("state") or {}
+    request_id = headers.get(b"x-request-id")
+    fields: dict[str, Any] = {
+        "time": stamp(time.time()),
+        "level": "error" if level >= logging.ERROR else "info",
+        "request_id": request_id.decode("latin-1") if request_id else state.get("request_id"),
+        "method": scope["method"],
+        "path": scope["path"],
+        "params": redacted(scope["query_string"].decode("latin-1")),
+        "status": answer.status,
+        "bytes": answer.bytes,
+        "duration_ms": round(seconds * 1000, 3),
+    }
+    if scope.get(HOT_ANSWER):
+        fields["cache"] = "hot"
+    elif b"x-cache" in headers:
+        fields["cache"] = headers[b"x-cache"].decode("latin-1")
+        fields["timings"] = server_timings(headers.get(b"server-timing", b""))
+    error: LoggedError | None = state.get(ERROR)
+    if error is not None:
+        fields["error"] = error.code
+        if error.param:
+            fields["param"] = error.param
+        fields["message"] = URL_CREDENTIALS.sub(rf"\1{REDACTED}\2", error.message)
+    return fields
+
+
+def redacted(query: str) -> str:
+    """The raw query with the values of secret parameters, and the secrets of URLs inside it,
+    replaced."""
+    pairs = query.split("&")
+    for index, pair in enumerate(pairs):
+        name, equals, _ = pair.partition("=")
+        # Names are compared decoded, as the server reads them (`%73` is `s`).
+        if equals and (unquote(name) if "%" in name else name).lower() in SECRET_NAMES:
+            pairs[index] = f"{name}={REDACTED}"
+    query = "&".join(pairs)
+    if NESTED_URL.search(query):
+        query = NESTED_SECRET.sub(rf"\1\2\3{REDACTED}", query)
+        query = URL_CREDENTIALS.sub(rf"\1{REDACTED}\2", query)
+    return query
+
+
+def server_timings(header: bytes) -> dict[str, float]:
+    """Server-Timing's `name;dur=ms` entries as {name: ms}."""
+    timings: dict[str, float] = {}
+    for entry in header.decode("latin-1").split(","):
+        name, _, duration = entry.strip().partition(";dur=")
+        try:
+            timings[name] = float(duration)
+        except ValueError:
+            continue
+    return timings
+
+
+def json_line(fields: dict[str, Any]) -> str:
+    return encode_json(fields)
+
+
+def text_line(fields: dict[str, Any]) -> str:
+    """The time, the level, then logfmt pairs; timings as name:ms joined by commas."""
+    pairs = [f"{key}={_text(value)}" for key, value in fields.items() if key not in HEAD]
+    return f"{fields['time']} {fields['level'].upper()} {' '.join(pairs)}"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return encode_basestring_ascii(value) if not value or NEEDS_QUOTES.search(value) else value
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return ",".join(f"{name}:{ms:g}" for name, ms in value.items())
+    return str(value)

@@ -1,0 +1,206 @@
+"""Request lines: one per answer, JSON or text, with the documented fields and never a secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from imgproxy.app import create_app
+from imgproxy.cache.changes import announce
+from imgproxy.config import build_settings
+from imgproxy.errors import OriginFailed
+from imgproxy.logs import REQUESTS_LOGGER
+from imgproxy.signing import signed_url
+from imgproxy.web import routes
+from imgproxy.web.logs import redacted
+from tests.support.images import png, quadrants
+from tests.support.server import free_port, serve_process
+
+QUAD = png(quadrants(64, 48))
+SIGNING_KEY = "log-signing-key-8d1f"
+UPLOAD_TOKEN = "log-upload-token-5c2e"
+FIELDS = ["time", "level", "request_id", "method", "path", "params", "status", "bytes"]
+
+
+def app_settings(tmp_path: Path, **sections: dict[str, Any]) -> dict[str, Any]:
+    root = tmp_path / "originals"
+    root.mkdir(exist_ok=True)
+    (root / "quad.png").write_bytes(QUAD)
+    settings: dict[str, Any] = {
+        "origin": {"kind": "local", "root": str(root)},
+        "cache": {"dir": str(tmp_path / "cache")},
+    }
+    for name, values in sections.items():
+        settings[name] = {**settings.get(name, {}), **values}
+    return settings
+
+
+def served(tmp_path: Path, **sections: dict[str, Any]) -> TestClient:
+    app = create_app(build_settings(app_settings(tmp_path, **sections)))
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def request_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == REQUESTS_LOGGER]
+
+
+@pytest.fixture
+def logged(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO, logger=REQUESTS_LOGGER)
+    return caplog
+
+
+def test_a_request_line_is_one_json_object_with_the_documented_fields(tmp_path, logged):
+    with served(tmp_path) as client:
+        response = client.get("/quad.png?width=20&height=10", headers={"X-Request-Id": "req-1"})
+    [line] = request_lines(logged)
+    fields = json.loads(line)
+    assert list(fields)[: len(FIELDS)] == FIELDS
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", fields["time"])
+    assert fields["level"] == "info" and fields["request_id"] == "req-1"
+    assert (fields["method"], fields["path"]) == ("GET", "/quad.png")
+    assert fields["params"] == "width=20&height=10"
+    assert (fields["status"], fields["bytes"]) == (200, len(response.content))
+    assert fields["duration_ms"] > 0 and fields["cache"] == "MISS"
+    assert set(fields["timings"]) == {"fetch", "render", "encode"}
+    assert fields["timings"]["render"] >= fields["timings"]["encode"] > 0
+
+
+def test_hot_answers_and_cache_hits_say_where_they_came_from(tmp_path, logged):
+    with served(tmp_path) as client:
+        client.get("/quad.png?width=20")
+        hot = client.get("/quad.png?width=20")
+        announce(tmp_path / "cache")
+        client.get("/quad.png?width=20")
+    miss, from_memory, hit = (json.loads(line) for line in request_lines(logged))
+    assert (miss["cache"], from_memory["cache"], hit["cache"]) == ("MISS", "hot", "HIT")
+    assert from_memory["request_id"] == hot.headers["x-request-id"]
+    assert from_memory["bytes"] == len(hot.content) and "timings" not in from_memory
+    assert list(hit["timings"]) == ["cache"]
+
+
+def test_an_error_is_logged_with_its_code_and_parameter(tmp_path, logged):
+    with served(tmp_path) as client:
+        response = client.get("/quad.png?width=abc")
+    fields = json.loads(request_lines(logged)[0])
+    assert (fields["status"], fields["level"]) == (400, "info")
+    assert (fields["error"], fields["param"]) == ("invalid_parameter", "width")
+    assert fields["message"] == response.json()["error"]["message"]
+    assert fields["request_id"] == response.headers["x-request-id"]
+
+
+def test_a_5xx_is_logged_at_error_level_without_the_credentials_in_its_message(
+    tmp_path, logged, monkeypatch
+):
+    def failing(*args: object) -> None:
+        raise OriginFailed("fetching https://ann:hunter2@img.example.com/a.jpg failed")
+
+    monkeypatch.setattr(routes, "decode", failing)
+    with served(tmp_path) as client:
+        assert client.get("/quad.png?width=20").status_code == 502
+    [record] = [r for r in logged.records if r.name == REQUESTS_LOGGER]
+    fields = json.loads(record.getMessage())
+    assert record.levelno == logging.ERROR and fields["level"] == "error"
+    assert fields["error"] == "origin_failed"
+    assert fields["message"] == "fetching https://***@img.example.com/a.jpg failed"
+    assert "hunter2" not in logged.text
+
+
+def test_a_crash_is_logged_as_a_500_internal_error(tmp_path, logged, monkeypatch):
+    def crashing(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(routes, "decode", crashing)
+    with served(tmp_path) as client:
+        response = client.get("/quad.png?width=20")
+    assert response.status_code == 500
+    fields = json.loads(request_lines(logged)[0])
+    assert (fields["status"], fields["level"], fields["error"]) == (500, "error", "internal_error")
+    assert fields["request_id"] == response.headers["x-request-id"]
+
+
+def test_signatures_and_tokens_never_reach_the_logs(tmp_path, logged):
+    security = {"signing_keys": [SIGNING_KEY]}
+    uploads = {"token": UPLOAD_TOKEN}
+    url = signed_url("", "quad.png", [("width", "20")], SIGNING_KEY)
+    signature = url.rpartition("s=")[2]
+    with served(tmp_path, security=security, uploads=uploads) as client:
+        assert client.get(url).status_code == 200
+        assert client.get(url.replace(signature, "forged")).status_code == 403
+        posted = client.post(
+            f"{url}&token=query-token-77",
+            files={"file": ("q.png", QUAD, "image/png")},
+            headers={"Authorization": f"Bearer {UPLOAD_TOKEN}"},
+        )
+        assert posted.status_code == 200
+    good, forged, upload = (json.loads(line) for line in request_lines(logged))
+    assert good["params"] == "width=20&s=***" and forged["params"] == "width=20&s=***"
+    assert forged["error"] == "bad_signature"
+    assert upload["params"] == "width=20&s=***&token=***" and upload["method"] == "POST"
+    for secret in (signature, SIGNING_KEY, UPLOAD_TOKEN, "query-token-77", "forged"):
+        assert secret not in logged.text
+
+
+@pytest.mark.parametrize(
+    ("query", "logged_as"),
+    [
+        ("", ""),
+        ("width=20&crop=fit", "width=20&crop=fit"),
+        ("S=abc&%73=def&width=1&s", "S=***&%73=***&width=1&s"),
+        (
+            "source_url=https://ann:pw@h.example/a.jpg?token=t1&w=1",
+            "source_url=https://***@h.example/a.jpg?token=***&w=1",
+        ),
+        (
+            "source_url=https%3A%2F%2Fann%3Apw%40h.example%2Fa.jpg%3FX-Amz-Signature%3Dsig%26x%3D1",
+            "source_url=https%3A%2F%2F***%40h.example%2Fa.jpg%3FX-Amz-Signature%3D***%26x%3D1",
+        ),
+        ("mark=https://h.example/m.png%3Fkey%3Dk1", "mark=https://h.example/m.png%3Fkey%3D***"),
+    ],
+)
+def test_queries_are_logged_without_secrets(query, logged_as):
+    assert redacted(query) == logged_as
+
+
+def test_text_lines_are_a_time_a_level_and_key_value_pairs(tmp_path, logged):
+    with served(tmp_path, log={"format": "text"}) as client:
+        client.get("/quad.png?width=20", headers={"X-Request-Id": "req-2"})
+        client.get("/quad.png?width=abc")
+    ok, bad = request_lines(logged)
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO request_id=req-2 method=GET ", ok)
+    assert ' path=/quad.png params="width=20" status=200 ' in ok and " cache=MISS " in ok
+    assert re.search(r" timings=fetch:[\d.]+,render:[\d.]+,encode:[\d.]+$", ok)
+    assert " status=400 " in bad and " error=invalid_parameter param=width message=" in bad
+
+
+def test_requests_false_logs_no_request_lines(tmp_path, logged):
+    with served(tmp_path, log={"requests": False}) as client:
+        assert client.get("/quad.png?width=20").status_code == 200
+        assert client.get("/quad.png?width=abc").status_code == 400
+    assert request_lines(logged) == []
+
+
+def test_serve_writes_json_lines_only_and_no_uvicorn_access_lines(tmp_path):
+    settings = app_settings(tmp_path)
+    config = tmp_path / "imgproxy.toml"
+    config.write_text(
+        f'[origin]\nkind = "local"\nroot = "{settings["origin"]["root"]}"\n'
+        f'[cache]\ndir = "{settings["cache"]["dir"]}"\n'
+    )
+    port = free_port()
+    stderr = tmp_path / "stderr.log"
+    with stderr.open("wb") as sink, serve_process(config, port, stderr=sink):
+        answer = httpx.get(f"http://127.0.0.1:{port}/quad.png?width=20&s=abc", timeout=30)
+        assert answer.status_code == 200
+    written = [json.loads(line) for line in stderr.read_text().splitlines()]
+    requests = [line for line in written if line.get("path") == "/quad.png"]
+    assert len(requests) == 1 and requests[0]["params"] == "width=20&s=***"
+    assert any(line.get("logger") == "uvicorn.error" for line in written)
+    assert all("HTTP/1.1" not in str(line.get("message", "")) for line in written)
