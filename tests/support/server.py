@@ -93,3 +93,21 @@ def _healthy(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def local_settings(
+    tmp_path: Path, files: Mapping[str, bytes], **sections: dict[str, Any]
+) -> dict[str, Any]:
+    """Settings (TOML-shaped) for a local origin of `files` under `tmp_path`, a cache beside it,
+    and `sections` merged over them."""
+    root = tmp_path / "originals"
+    root.mkdir(exist_ok=True)
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    settings: dict[str, Any] = {
+        "origin": {"kind": "local", "root": str(root)},
+        "cache": {"dir": str(tmp_path / "cache")},
+    }
+    for name, values in sections.items():
+        settings[name] = {**settings.get(name, {}), **values}
+    return settings

@@ -18,18 +18,14 @@ from imgproxy.cache.changes import announce
 from imgproxy.config import build_settings
 from imgproxy.signing import signed_url
 from tests.support.images import png, quadrants, transparent_square
+from tests.support.server import local_settings
 
 KEY = "hot-test-key"
 
 
 def served(tmp_path: Path, **sections: dict[str, Any]) -> Iterator[TestClient]:
-    root = tmp_path / "originals"
-    root.mkdir(exist_ok=True)
-    (root / "quad.png").write_bytes(png(quadrants(64, 48)))
-    (root / "alpha.png").write_bytes(png(transparent_square(40)))
-    settings = {"origin": {"kind": "local", "root": str(root)}, "cache": {"dir": str(tmp_path)}}
-    for name, values in sections.items():
-        settings[name] = {**settings.get(name, {}), **values}
+    files = {"quad.png": png(quadrants(64, 48)), "alpha.png": png(transparent_square(40))}
+    settings = local_settings(tmp_path, files, **sections)
     with TestClient(create_app(build_settings(settings))) as client:
         yield client
 
@@ -96,7 +92,7 @@ def test_a_changed_local_original_is_never_sent_from_memory(client, tmp_path):
 
 def test_an_announced_purge_empties_memory(client, tmp_path):
     client.get("/quad.png?width=27")
-    announce(tmp_path)
+    announce(tmp_path / "cache")
     assert not hot(client.get("/quad.png?width=27"))
 
 

@@ -21,7 +21,7 @@ from imgproxy.signing import signed_url
 from imgproxy.web import routes
 from imgproxy.web.logs import redacted
 from tests.support.images import png, quadrants
-from tests.support.server import free_port, serve_process
+from tests.support.server import free_port, local_settings, serve_process
 
 QUAD = png(quadrants(64, 48))
 SIGNING_KEY = "log-signing-key-8d1f"
@@ -30,16 +30,7 @@ FIELDS = ["time", "level", "request_id", "method", "path", "params", "status", "
 
 
 def app_settings(tmp_path: Path, **sections: dict[str, Any]) -> dict[str, Any]:
-    root = tmp_path / "originals"
-    root.mkdir(exist_ok=True)
-    (root / "quad.png").write_bytes(QUAD)
-    settings: dict[str, Any] = {
-        "origin": {"kind": "local", "root": str(root)},
-        "cache": {"dir": str(tmp_path / "cache")},
-    }
-    for name, values in sections.items():
-        settings[name] = {**settings.get(name, {}), **values}
-    return settings
+    return local_settings(tmp_path, {"quad.png": QUAD}, **sections)
 
 
 def served(tmp_path: Path, **sections: dict[str, Any]) -> TestClient:

@@ -23,7 +23,7 @@ from imgproxy.metrics import exposition
 from imgproxy.pipeline.run import STAGES, execute
 from imgproxy.web import routes
 from tests.support.images import png, quadrants
-from tests.support.server import free_port, running_server, serve_process
+from tests.support.server import free_port, local_settings, running_server, serve_process
 
 QUAD = png(quadrants(64, 48))
 TOKEN = "metrics-token"
@@ -55,16 +55,7 @@ def grew(before: Samples, after: Samples, name: str, **labels: str) -> float:
 
 
 def settings_for(tmp_path: Path, **sections: dict[str, Any]) -> dict[str, Any]:
-    root = tmp_path / "originals"
-    root.mkdir(exist_ok=True)
-    (root / "quad.png").write_bytes(QUAD)
-    settings: dict[str, Any] = {
-        "origin": {"kind": "local", "root": str(root)},
-        "cache": {"dir": str(tmp_path / "cache")},
-    }
-    for name, values in sections.items():
-        settings[name] = {**settings.get(name, {}), **values}
-    return settings
+    return local_settings(tmp_path, {"quad.png": QUAD}, **sections)
 
 
 @pytest.fixture
