@@ -185,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases, in_process(cases, inputs, seconds), strict=True
     ):
         results.cases.append(CaseRow(case.name, raw_rate, pipeline_rate, LoadResult(0, 0, 0, 0)))
+    results.decode_limit = raw.throughput(raw.jpeg_decode_only, inputs["large.jpg"], CORES, seconds)
     imgproxy_section(root, results, seconds, args.quick)
     if not args.quick:
         cache_hit_section(root, results, seconds)

@@ -23,6 +23,7 @@ from imgproxy.config import Settings, load_settings
 from imgproxy.errors import ImgproxyError
 from imgproxy.jobs.preprocess import Preprocessor
 from imgproxy.jobs.queue import Jobs, build_huey
+from imgproxy.memory import limit_malloc_arenas
 from imgproxy.params.decode import DecodeOptions
 from imgproxy.pipeline.context import RenderOptions
 from imgproxy.sources import Sources
@@ -103,6 +104,7 @@ def build_state(settings: Settings) -> AppState:
     # Renders never repeat an operation on the same pixels: libvips' cache would only cost memory.
     pyvips.cache_set_max(0)
     pyvips.concurrency_set(settings.server.vips_concurrency)
+    limit_malloc_arenas(settings.server.malloc_arenas)
     cache_dir = Path(settings.cache.dir)
     results = build_results(settings)
     sources = build_sources(settings, results.shared)
@@ -118,7 +120,10 @@ def build_state(settings: Settings) -> AppState:
         jobs=Jobs(build_huey(settings), preprocessor, settings.jobs.report_retention_days),
         render_digest=preprocessor.render_digest,
         hot=HotAnswers(
-            settings.cache.memory_mb * 2**20, settings.cache.memory_ttl_s, ChangeWatch(cache_dir)
+            settings.cache.memory_mb * 2**20,
+            settings.cache.memory_ttl_s,
+            ChangeWatch(cache_dir),
+            sources.epoch,
         ),
     )
 

@@ -63,6 +63,13 @@ class ServerSettings:
         lo=1,
         hi=64,
     )
+    malloc_arenas: int = _setting(
+        2,
+        "glibc malloc arenas per process; 0 keeps glibc's default (8 per core), which lets "
+        "render threads scatter freed pixel buffers over many arenas and raises peak memory.",
+        lo=0,
+        hi=64,
+    )
 
     def slots(self) -> int:
         """Render slots in force: the configured number, or one per core when 0."""

@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
+from imgproxy.cache.changes import ChangeWatch
 from imgproxy.cache.origin import CachedOrigin, PreprocessedOrigin
 from imgproxy.cache.shared import SharedTier
 from imgproxy.cache.stores import BlobStore
@@ -70,7 +71,9 @@ class Sources:
         self.clients = RegionClients(build, REGION_CLIENTS)
         self.writable: LocalOrigin | S3Origin | None = None
         self.configured = self._configured()
-        self.default = PreprocessedOrigin(self.configured, preprocessed, shared)
+        watch = ChangeWatch(settings.cache.dir)
+        self.preprocessed = PreprocessedOrigin(self.configured, preprocessed, shared, watch)
+        self.default: Origin = self.preprocessed
 
     def cached(self, origin: Origin) -> Origin:
         return CachedOrigin(origin, self.originals, self.settings.cache.origin_ttl_s)
@@ -124,6 +127,11 @@ class Sources:
         if not path:
             raise NotFound("give the path of an image, for example /photo.jpg?width=400")
         return Picked(self.default, path)
+
+    def epoch(self) -> str | None:
+        """What the configured origin's answers are made under (the shared tier's generation);
+        an answer kept in memory from another must be made again."""
+        return self.preprocessed.epoch()
 
     def local_file(self, picked: Picked) -> str | None:
         """The original's file when it comes from the configured folder, else None."""

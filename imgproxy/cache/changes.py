@@ -3,6 +3,7 @@ stale (a purge, an original replaced by POST): every process of a machine watche
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from pathlib import Path
@@ -10,8 +11,15 @@ from pathlib import Path
 MARKER = "changed"
 
 
+# Announcements made in this process, which its own watchers see at once.
+_made_here = itertools.count(1)
+_last_made_here = 0
+
+
 def announce(cache_dir: str | Path) -> None:
     """Tell every process that uses `cache_dir` to drop what it keeps in memory."""
+    global _last_made_here
+    _last_made_here = next(_made_here)
     marker = Path(cache_dir) / MARKER
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
@@ -19,16 +27,29 @@ def announce(cache_dir: str | Path) -> None:
     os.utime(marker, ns=(now, now))
 
 
+# How often a process looks at the marker: at most this late it sees an announcement.
+LOOK_EVERY_S = 0.05
+
+
 class ChangeWatch:
-    """`changed()` is True once after each announcement; a stat call, about a microsecond."""
+    """`changed()` is True once after each announcement; it stats the marker at most every
+    LOOK_EVERY_S seconds, as it is asked on every request."""
 
     def __init__(self, cache_dir: str | Path) -> None:
         self.marker = str(Path(cache_dir) / MARKER)
         self.seen = self._stamp()
+        self._looked = time.monotonic()
+        self._seen_here = _last_made_here
 
     def changed(self) -> bool:
+        now = time.monotonic()
+        here = self._seen_here != _last_made_here
+        if not here and now - self._looked < LOOK_EVERY_S:
+            return False
+        self._seen_here = _last_made_here
+        self._looked = now
         stamp = self._stamp()
-        if stamp == self.seen:
+        if stamp == self.seen and not here:
             return False
         self.seen = stamp
         return True

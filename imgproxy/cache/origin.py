@@ -9,12 +9,15 @@ import time
 from typing import Any
 
 from imgproxy import metrics
+from imgproxy.cache.changes import ChangeWatch
 from imgproxy.cache.keys import origin_key, path_tag
 from imgproxy.cache.shared import SharedTier
 from imgproxy.cache.stores import BlobStore, Entry
 from imgproxy.errors import OriginFailed
 from imgproxy.origins.base import Origin, Source
 
+# Version memos a process keeps in memory; they start over when this many are kept.
+MEMOS_KEPT = 10_000
 # How long a process trusts its last answer to whether the shared tier's originals changed.
 SHARED_CHECK_S = 5.0
 
@@ -72,12 +75,17 @@ class Generation:
         self._asking: asyncio.Task[None] | None = None
 
     async def current(self) -> str | None:
+        self.refresh()
+        if self.known is None and self._asking is not None:
+            await asyncio.shield(self._asking)
+        return self.known
+
+    def refresh(self) -> str | None:
+        """The last answer, after asking for a newer one when it is due (without waiting)."""
         idle = self._asking is None or self._asking.done()
         if idle and time.monotonic() - self._asked_at >= SHARED_CHECK_S:
             self._asked_at = time.monotonic()
             self._asking = asyncio.ensure_future(self._ask())
-        if self.known is None and self._asking is not None:
-            await asyncio.shield(self._asking)
         return self.known
 
     async def _ask(self) -> None:
@@ -95,15 +103,29 @@ class PreprocessedOrigin:
     generation is the one it was taken under: cache hits ask S3 nothing per path.
     """
 
-    def __init__(self, inner: Origin, store: BlobStore, shared: SharedTier | None = None) -> None:
+    def __init__(
+        self,
+        inner: Origin,
+        store: BlobStore,
+        shared: SharedTier | None = None,
+        watch: ChangeWatch | None = None,
+    ) -> None:
         self.inner = inner
         self.store = store
         self.shared = shared
         self.generation = Generation(shared) if shared is not None else None
         self.name = inner.name
+        # Version memos read from disk, kept in memory until a POST or purge is announced.
+        self.watch = watch
+        self._memos: dict[str, Entry | None] = {}
 
     async def validator(self, path: str) -> str | None:
         return await self._version(path) or await self.inner.validator(path)
+
+    def epoch(self) -> str | None:
+        """What answers kept in memory were made under: the shared tier's generation (None
+        without one). An answer made under another must be made again."""
+        return self.generation.refresh() if self.generation is not None else None
 
     async def fetch(self, path: str) -> Source:
         version = await self._version(path)
@@ -113,6 +135,7 @@ class PreprocessedOrigin:
         if entry is None:
             # Results are named by this version already: `inner`'s original must not stand in.
             self.store.delete(origin_key("pv", self.name, path))
+            self._memos.pop(path, None)
             raise OriginFailed(f"the preprocessed original of {path} could not be read")
         return Source(entry.body, str(entry.meta["validator"]))
 
@@ -124,8 +147,7 @@ class PreprocessedOrigin:
         return entry
 
     async def _version(self, path: str) -> str | None:
-        # Small and read on every request for this origin: inline, no thread hop.
-        memo = self.store.get(origin_key("pv", self.name, path))
+        memo = self._memo(path)
         known = memo.meta["validator"] if memo is not None else None
         if self.generation is None:
             return known
@@ -141,6 +163,16 @@ class PreprocessedOrigin:
             return known
         self._remember(path, version, generation)
         return version
+
+    def _memo(self, path: str) -> Entry | None:
+        """The path's version memo: read on every request, so from memory after the first."""
+        if self.watch is None:
+            return self.store.get(origin_key("pv", self.name, path))
+        if self.watch.changed() or len(self._memos) >= MEMOS_KEPT:
+            self._memos.clear()
+        if path not in self._memos:
+            self._memos[path] = self.store.get(origin_key("pv", self.name, path))
+        return self._memos[path]
 
     def _copy_shared(self, shared: SharedTier, path: str) -> Entry | None:
         entry = shared.get_original(path_tag(self.name, path))
@@ -169,6 +201,7 @@ class PreprocessedOrigin:
         meta = {"validator": version, "generation": generation}
         tag = path_tag(self.name, path)
         self.store.put(origin_key("pv", self.name, path), meta, b"", tag=tag)
+        self._memos[path] = Entry(meta, b"")
 
     async def close(self) -> None:
         await self.inner.close()

@@ -24,6 +24,10 @@ class Results:
         self.local = local
         self.shared = shared
 
+    @property
+    def enabled(self) -> bool:
+        return self.local.enabled or self.shared is not None
+
     async def find(self, name: ResultName) -> Entry | None:
         entry = self.local.get(name.key)
         metrics.cache_lookup(self.local.name, hit=entry is not None)

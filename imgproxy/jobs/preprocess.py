@@ -67,7 +67,7 @@ class Preprocessor:
         reports: list[dict[str, Any]] = []
         if job.keep_processed or job.queries:
             original = rendered.body if job.keep_processed else job.data
-            source = Source(original, self.sources.default.keep(job.path, original))
+            source = Source(original, self.sources.preprocessed.keep(job.path, original))
             for query in job.queries:
                 try:
                     done = self.warm(job.path, source, query, job.accept)

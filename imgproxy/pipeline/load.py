@@ -71,7 +71,9 @@ def open_image(data: bytes, **options: Any) -> pyvips.Image:
     if SVG_START.match(data[:4096]):
         raise UndecodableImage("SVG images are refused: scripts and external entities ride in them")
     try:
-        return pyvips.Image.new_from_buffer(data, "", **options)
+        # A source reads `data` where it lies; new_from_buffer would copy it first (0.2 ms for
+        # 3 MB, twice per render). The render keeps `data` alive while libvips reads it.
+        return pyvips.Image.new_from_source(pyvips.Source.new_from_memory(data), "", **options)
     except pyvips.Error as exc:
         raise UndecodableImage(
             f"the bytes are not an image we can read ({vips_reason(exc)})"

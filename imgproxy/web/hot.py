@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -48,10 +49,11 @@ class Keepable:
     vary: bool
     file: str | None = None
     stamp: tuple[int, int] | None = None
+    epoch: str | None = None
 
     @classmethod
-    def of(cls, vary: bool, file: str | None) -> Keepable:
-        return cls(vary, file, file_stamp(file) if file else None)
+    def of(cls, vary: bool, file: str | None, epoch: str | None) -> Keepable:
+        return cls(vary, file, file_stamp(file) if file else None, epoch)
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,13 @@ class HotAnswer:
     # The original's file and its (mtime, size) when the answer was made.
     file: str | None = None
     stamp: tuple[int, int] | None = None
+    # The shared tier's generation it was made under.
+    epoch: str | None = None
 
-    def fresh(self) -> bool:
+    def fresh(self, epoch: Callable[[], str | None]) -> bool:
         if self.expires < time.monotonic():
+            return False
+        if self.epoch is not None and self.epoch != epoch():
             return False
         return self.file is None or file_stamp(self.file) == self.stamp
 
@@ -80,10 +86,17 @@ def file_stamp(path: str) -> tuple[int, int] | None:
 class HotAnswers:
     """A bytes-bounded, time-bounded LRU of answers; `vary` says whose key holds the formats."""
 
-    def __init__(self, max_bytes: int, ttl_s: float, watch: ChangeWatch) -> None:
+    def __init__(
+        self,
+        max_bytes: int,
+        ttl_s: float,
+        watch: ChangeWatch,
+        epoch: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self.max_bytes = max_bytes
         self.ttl_s = ttl_s
         self.watch = watch
+        self.epoch = epoch
         self._answers: OrderedDict[Key, HotAnswer] = OrderedDict()
         self._varies: set[tuple[str, bytes]] = set()
         self._bytes = 0
@@ -97,7 +110,7 @@ class HotAnswers:
         found = self._answers.get(key)
         if found is None:
             return None
-        if not found.fresh():
+        if not found.fresh(self.epoch):
             self._drop(key)
             metrics.cache_evicted("hot", 1)
             return None
@@ -181,7 +194,8 @@ def _keeping(hot: HotAnswers, scope: Scope, headers: dict[bytes, str], send: Sen
                 kept = [pair for pair in start[0]["headers"] if pair[0] not in PER_REQUEST]
                 expires = time.monotonic() + hot.ttl_s
                 body = message.get("body", b"")
-                answer = HotAnswer(kept, body, expires, keepable.file, keepable.stamp)
+                epoch = keepable.epoch
+                answer = HotAnswer(kept, body, expires, keepable.file, keepable.stamp, epoch)
                 accept = headers.get(b"accept", "")
                 hot.put(scope["path"], scope["query_string"], accept, keepable.vary, answer)
         await send(message)

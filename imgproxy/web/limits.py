@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -17,46 +17,54 @@ RETRY_AFTER_S = 1
 
 
 class RenderPool:
-    """At most `slots` renders run at once; at most `queue_size` more wait; the rest get 503."""
+    """At most `slots` renders run at once; at most `queue_size` more wait; the rest get 503.
+
+    Waiting renders queue inside the thread pool itself: a thread that finishes one takes the
+    next at once, without a round trip through the event loop that would leave a core idle.
+    """
 
     def __init__(self, slots: int, queue_size: int) -> None:
         self.slots = slots
         self.queue_size = queue_size
         self._executor = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="render")
-        self._running = asyncio.Semaphore(slots)
         self._admitted = 0
         metrics.render_slots(slots)
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """`fn(*args)` in a render slot. A caller that stops waiting (deadline, disconnect)
-        leaves the slot taken until the thread is done: its render still holds memory."""
+        drops its render while it queues; a started one keeps its slot until its thread is
+        done, as its render still holds memory."""
         if self._admitted >= self.slots + self.queue_size:
             raise Overloaded("all render slots and the wait queue are busy; retry shortly")
         self._admitted += 1
         metrics.render_waiting(1)
+        loop = asyncio.get_running_loop()
+        job = self._executor.submit(_in_slot, fn, *args)
+        job.add_done_callback(lambda done: loop.call_soon_threadsafe(self._release, done))
         try:
-            await self._running.acquire()
-        except BaseException:
-            self._admitted -= 1
+            return await asyncio.shield(asyncio.wrap_future(job))
+        except asyncio.CancelledError:
+            job.cancel()
             raise
-        finally:
-            metrics.render_waiting(-1)
-        metrics.render_running(1)
-        rendering = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-        rendering.add_done_callback(self._release)
-        return await asyncio.shield(rendering)
 
-    def _release(self, rendering: asyncio.Future[Any]) -> None:
-        self._running.release()
+    def _release(self, job: Future[Any]) -> None:
         self._admitted -= 1
-        metrics.render_running(-1)
-        if not rendering.cancelled():
+        if job.cancelled():
+            metrics.render_waiting(-1)
+        else:
+            metrics.render_running(-1)
             # Nobody may be waiting any more: the exception counts as seen, not as lost.
-            rendering.exception()
+            job.exception()
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
         metrics.render_slots(-self.slots)
+
+
+def _in_slot(fn: Callable[..., T], *args: object) -> T:
+    metrics.render_waiting(-1)
+    metrics.render_running(1)
+    return fn(*args)
 
 
 class Coalescer:

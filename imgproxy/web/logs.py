@@ -124,7 +124,7 @@ class RequestLog:
         if self.lines and log.isEnabledFor(level):
             line = self.line(line_fields(scope, answer, seconds, level))
             # Without Logger.log's search of the stack for the caller, which no line shows.
-            log.handle(log.makeRecord(log.name, level, __file__, 0, line, (), None))
+            log.handle(log.makeRecord(log.name, level, "", 0, line, (), None))
 
 
 def route_name(scope: Scope) -> str:

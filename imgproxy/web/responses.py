@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-import uuid
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,8 @@ from imgproxy.errors import ImgproxyError, Overloaded
 from imgproxy.web.limits import RETRY_AFTER_S
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+PROCESS_PREFIX = secrets.token_hex(12)
+REQUEST_NUMBERS = itertools.count()
 # An image with a layer left out (it could not be fetched): caches should ask again soon.
 PARTIAL_MAX_AGE_S = 60
 # Both say how long a cache may keep an answer (s-maxage for shared caches such as CDNs).
@@ -80,7 +83,13 @@ class Answer:
 
 def request_id_from(offered: str) -> str:
     """The client's X-Request-Id when it is a sane token, else a new one."""
-    return offered if REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+    return offered if REQUEST_ID.fullmatch(offered) else new_request_id()
+
+
+def new_request_id() -> str:
+    """This process's random prefix and its next number: unique like a UUID, without the
+    UUID's cost on the fastest answers."""
+    return f"{PROCESS_PREFIX}{next(REQUEST_NUMBERS):08x}"
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:

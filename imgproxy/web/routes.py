@@ -81,7 +81,8 @@ async def serve_image(request: Request, state: AppState, answer: Answer) -> Resp
     etag = f'"{name.key}"'
     if etag_matches(request.headers.get("if-none-match"), etag):
         return answer.not_modified(etag, negotiated)
-    keepable = Keepable.of(negotiated, state.sources.local_file(picked))
+    epoch = state.sources.epoch() if picked.origin is state.sources.default else None
+    keepable = Keepable.of(negotiated, state.sources.local_file(picked), epoch)
     hit = await stored_answer(state, answer, name, negotiated)
     if hit is not None:
         keep_hot(request, keepable)
@@ -174,10 +175,15 @@ async def render_and_store(
     options = replace(state.preprocessor.render_options, accepts=miss.accepts)
     rendered = await state.pool.run(execute, miss.plan, fetched.data, options, overlays.images)
     state.stats.count("renders")
+    args = (state.results, miss.name, rendered, fetched)
     # Without a layer it is not the image the URL names: later requests try again.
-    stored = not overlays.left_out and await asyncio.to_thread(
-        store_result, state.results, miss.name, rendered, fetched
-    )
+    if overlays.left_out:
+        stored = False
+    elif state.results.enabled:
+        stored = await asyncio.to_thread(store_result, *args)
+    else:
+        # Nothing is written: no thread needed.
+        stored = store_result(*args)
     return rendered, fetched, overlays.left_out, stored
 
 
