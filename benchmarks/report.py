@@ -35,6 +35,8 @@ class Results:
     mix: dict[str, LoadResult] = field(default_factory=dict)
     mix_rss_mb: dict[str, float] = field(default_factory=dict)
     hit: LoadResult | None = None
+    # Case 7 with `[log] requests = false`: what one request line costs a hot answer.
+    hit_unlogged: LoadResult | None = None
     bare: LoadResult | None = None
     coalesced_renders: list[int] = field(default_factory=list)
     quality_auto: LoadResult | None = None
@@ -166,6 +168,12 @@ def _extras(results: Results) -> list[str]:
         lines.append(
             f"- 7. cache hit {results.hit.per_second:.0f} req/s (p99 {results.hit.p99_ms:.1f} ms), "
             f"bare uvicorn {results.bare.per_second:.0f} req/s"
+        )
+    if results.hit_unlogged and results.bare:
+        ratio = results.hit_unlogged.per_second / results.bare.per_second
+        lines.append(
+            f"- 7. cache hit without request log lines ([log] requests = false): "
+            f"{results.hit_unlogged.per_second:.0f} req/s, {ratio:.2f} x bare uvicorn"
         )
     if results.quality_auto and results.quality_fixed:
         lines.append(

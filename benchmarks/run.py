@@ -115,6 +115,9 @@ def cache_hit_section(root: Path, results: Results, seconds: float) -> None:
     with servers.imgproxy(root, free_port(), free_port(), result_cache_mb=256) as server:
         results.hit = served(server.base, [CASES[0].path], seconds)
         body = httpx.get(server.base + CASES[0].path).content
+    unlogged = {"IMGPROXY_LOG_REQUESTS": "false"}
+    with servers.imgproxy(root, free_port(), free_port(), 256, unlogged) as server:
+        results.hit_unlogged = served(server.base, [CASES[0].path], seconds)
     body_file = root / "hit.jpg"
     body_file.write_bytes(body)
     with servers.bare(body_file, free_port()) as server:

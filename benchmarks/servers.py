@@ -94,7 +94,11 @@ def _wait_until_up(server: Server, health: str) -> None:
 
 
 def imgproxy(
-    root: Path, port: int, admin_port: int, result_cache_mb: int
+    root: Path,
+    port: int,
+    admin_port: int,
+    result_cache_mb: int,
+    extra: Mapping[str, str] | None = None,
 ) -> AbstractContextManager[Server]:
     """imgproxy serve with its defaults (one process, a render slot per core) over `root`."""
     env = {
@@ -107,6 +111,7 @@ def imgproxy(
         "IMGPROXY_ADMIN_ENABLED": "true",
         "IMGPROXY_ADMIN_PORT": str(admin_port),
         "IMGPROXY_ADMIN_TOKEN": ADMIN_TOKEN,
+        **(extra or {}),
     }
     command = [sys.executable, "-m", "imgproxy", "serve", "--port", str(port)]
     return running("imgproxy", command, port, "/health", env)
