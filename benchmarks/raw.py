@@ -16,21 +16,22 @@ from imgproxy.pipeline.context import RenderOptions
 from imgproxy.pipeline.detect import faces
 from imgproxy.pipeline.gif import animated_gif
 from imgproxy.pipeline.run import execute
+from imgproxy.pipeline.sizing import RESAMPLE_HEADROOM
 
 RawFn = Callable[[bytes], bytes]
 
 
 def shrunk_jpeg(data: bytes, width: int) -> pyvips.Image:
-    """The largest DCT shrink that keeps at least `width` pixels, then Lanczos to `width`."""
+    """The largest DCT shrink that leaves twice `width` to resample, then Lanczos to `width`."""
     header = pyvips.Image.new_from_buffer(data, "")
-    shrink = next((s for s in (8, 4, 2) if header.width // s >= width), 1)
+    shrink = next((s for s in (8, 4, 2) if header.width // s >= RESAMPLE_HEADROOM * width), 1)
     image = pyvips.Image.new_from_buffer(data, "", shrink=shrink, access="sequential")
     return image.resize(width / image.width, kernel="lanczos3")
 
 
-def jpeg_decode_only(data: bytes) -> bytes:
-    """Case 1's decode alone (DCT-scaled by 8): what no server of this case can beat."""
-    image = pyvips.Image.new_from_buffer(data, "", shrink=8, access="sequential")
+def jpeg_decode_only(data: bytes, shrink: int = 8) -> bytes:
+    """Case 1's decode alone, DCT-scaled by `shrink`: what no server of this case can beat."""
+    image = pyvips.Image.new_from_buffer(data, "", shrink=shrink, access="sequential")
     return bytes(image.write_to_memory()[:1])
 
 

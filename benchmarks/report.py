@@ -42,8 +42,9 @@ class Results:
     quality_auto: LoadResult | None = None
     quality_fixed: LoadResult | None = None
     rss_16_mb: float | None = None
-    # Case 1's JPEG decode alone, in as many threads as render slots.
-    decode_limit: float | None = None
+    # Case 1's JPEG decode alone by DCT shrink factor, in as many threads as render slots:
+    # 8 is the fastest decode to 400 px, 4 the one our default pipeline does.
+    decode_limits: dict[int, float] = field(default_factory=dict)
     fidelity: list[Fidelity] = field(default_factory=list)
 
 
@@ -86,9 +87,11 @@ def targets(results: Results) -> list[tuple[str, str, bool | None]]:
     for row in results.cases:
         ratio = row.served.per_second / row.raw if row.raw else 0.0
         found.append((f"{row.name}: served >= 0.95 x raw", f"{ratio:.2f}", ratio >= 0.95))
-    if results.decode_limit and results.cases:
-        ratio = results.cases[0].served.per_second / results.decode_limit
-        found.append(("1. served >= 0.9 x the JPEG decode limit", f"{ratio:.2f}", ratio >= 0.9))
+    for shrink, limit in results.decode_limits.items():
+        if results.cases:
+            ratio = results.cases[0].served.per_second / limit
+            target = f"1. served >= 0.9 x the JPEG decode limit (shrink {shrink})"
+            found.append((target, f"{ratio:.2f}", ratio >= 0.9))
     ours, theirs = results.mix.get("imgproxy"), results.mix.get("thumbor")
     if ours and theirs:
         ratio = ours.per_second / theirs.per_second
@@ -159,10 +162,10 @@ def _extras(results: Results) -> list[str]:
             f"- mix of cases 1-6, {name}: {mix.per_second:.1f} req/s, p99 {mix.p99_ms:.0f} ms, "
             f"peak RSS {results.mix_rss_mb[name]:.0f} MB"
         )
-    if results.decode_limit:
+    for shrink, limit in results.decode_limits.items():
         lines.append(
-            f"- case 1's JPEG decode alone (shrink 8, {results.cores} threads): "
-            f"{results.decode_limit:.1f} ops/s"
+            f"- case 1's JPEG decode alone (shrink {shrink}, {results.cores} threads): "
+            f"{limit:.1f} ops/s"
         )
     if results.hit and results.bare:
         lines.append(

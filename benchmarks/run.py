@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import socket
 import sys
@@ -188,7 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases, in_process(cases, inputs, seconds), strict=True
     ):
         results.cases.append(CaseRow(case.name, raw_rate, pipeline_rate, LoadResult(0, 0, 0, 0)))
-    results.decode_limit = raw.throughput(raw.jpeg_decode_only, inputs["large.jpg"], CORES, seconds)
+    for shrink in (8, 4):
+        decode = functools.partial(raw.jpeg_decode_only, shrink=shrink)
+        results.decode_limits[shrink] = raw.throughput(decode, inputs["large.jpg"], CORES, seconds)
     imgproxy_section(root, results, seconds, args.quick)
     if not args.quick:
         cache_hit_section(root, results, seconds)

@@ -60,9 +60,9 @@ def test_width_applies_to_the_displayed_orientation(render):
 
 
 @pytest.mark.parametrize(
-    ("width", "shrink_to"), [(400, 500), (600, 1000), (1200, 2000), (3000, 4000)]
+    ("width", "shrink_to"), [(240, 500), (400, 1000), (600, 2000), (1200, 4000), (3000, 4000)]
 )
-def test_jpeg_shrink_on_load_keeps_at_least_the_target_size(width, shrink_to):
+def test_jpeg_shrink_on_load_leaves_twice_the_target_to_resample(width, shrink_to):
     ctx = loaded(jpeg(quadrants(4000, 3000), quality=70), f"width={width}")
     assert ctx.image.width == shrink_to
     assert ctx.logical_size == (4000, 3000)
