@@ -4,10 +4,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= config/imgproxy.toml
 # Metric-compatible free fonts for text layers (docs/parameters.md; the Dockerfile installs
-# them too), redis-server for the tests of Redis-backed jobs, and chromium for the browser tests
-# of the playground page.
+# them too), redis-server for the tests of Redis-backed jobs, chromium for the browser tests
+# of the playground page, and wrk for the benchmark's load.
 FONT_PACKAGES := fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-sans
-DEBIAN_PACKAGES := $(FONT_PACKAGES) redis-server chromium
+DEBIAN_PACKAGES := $(FONT_PACKAGES) redis-server chromium wrk
 IMAGE ?= imgproxy
 
 .PHONY: run test fuzz lint format bench samples gallery docs system docker clean
@@ -49,7 +49,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+bench: $(STAMP) system
 	$(BIN)/python -m benchmarks.run
 
 samples: $(STAMP)

@@ -135,15 +135,22 @@ def best_thumbor(root: Path, results: Results, seconds: float) -> tuple[int, int
     return max(trials, key=lambda key: results.thumbor_trials[trials[key]])
 
 
+def best_of_two(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
+    """thumbor's processes share one listening socket, and all of a run's keep-alive
+    connections sometimes land in one of them: its better run of two, on new connections."""
+    runs = (served(base, paths, seconds) for _ in range(2))
+    return max(runs, key=lambda run: run.per_second)
+
+
 def thumbor_section(root: Path, results: Results, seconds: float) -> None:
     processes, threads = best_thumbor(root, results, seconds)
     with thumbor(root, free_port(), processes, threads) as server:
         for index, case in enumerate(CASES):
             row = results.cases[index]
-            rate = served(server.base, case.thumbor_paths(), seconds)
+            rate = best_of_two(server.base, case.thumbor_paths(), seconds)
             results.cases[index] = CaseRow(row.name, row.raw, row.pipeline, row.served, rate)
     with thumbor(root, free_port(), processes, threads) as server:
-        results.mix["thumbor"] = served(
+        results.mix["thumbor"] = best_of_two(
             server.base, _mixed(c.thumbor_paths() for c in CASES), seconds * 2
         )
         results.mix_rss_mb["thumbor"] = server.peak_rss_mb()
