@@ -10,10 +10,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -24,6 +22,9 @@ from botocore.exceptions import (
 from imgproxy.errors import DeadlineExceeded, NotFound, OriginFailed, SourceTooLarge
 from imgproxy.origins.base import Source
 
+if TYPE_CHECKING:
+    import boto3
+
 MISSING = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
 # A boto3 session is not thread-safe; the clients it makes are.
 SESSION_LOCK = threading.Lock()
@@ -31,12 +32,17 @@ SESSION_LOCK = threading.Lock()
 
 @functools.cache
 def _session() -> boto3.session.Session:
-    """One session for every client: credentials and service models are loaded once."""
+    """One session for every client: credentials and service models are loaded once. boto3 is
+    imported here, on first use: it weighs about 20 MB in every process that never asks S3."""
+    import boto3
+
     return boto3.session.Session()
 
 
 def s3_client(region: str, endpoint_url: str, timeout_s: float, connect_timeout_s: float) -> Any:
     """A boto3 S3 client with the standard credential chain and our deadlines."""
+    from botocore.config import Config
+
     config = Config(
         region_name=region or None,
         connect_timeout=connect_timeout_s,

@@ -7,10 +7,8 @@ from collections.abc import Callable
 import pyvips
 
 from imgproxy.pipeline.context import Context, RenderOptions
-from imgproxy.pipeline.gif import animated_gif, opaque
 from imgproxy.pipeline.ink import solid
 from imgproxy.pipeline.quality import search
-from imgproxy.pipeline.video import mp4
 
 MEDIA_TYPES = {
     "jpeg": "image/jpeg",
@@ -59,9 +57,15 @@ def negotiate(options: RenderOptions, has_alpha: bool, longest_side: int, animat
 def encode(ctx: Context, fmt: str) -> bytes:
     out = ctx.plan.output
     image = ctx.image
+    # FFmpeg (PyAV) is imported on the first animation: 15 MB that a process rendering only
+    # still images never loads.
     if fmt == "mp4":
+        from imgproxy.pipeline.video import mp4
+
         return mp4(image)
     if fmt == "gif" and ctx.frames > 1:
+        from imgproxy.pipeline.gif import animated_gif, opaque
+
         # Rendered once: the alpha check and the encoder both read every pixel.
         image = image.copy_memory()
         if opaque(image):
