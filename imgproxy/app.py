@@ -19,7 +19,8 @@ from imgproxy.cache.keys import digest
 from imgproxy.cache.results import Results, build_results
 from imgproxy.cache.shared import SharedTier
 from imgproxy.cache.stores import BlobStore
-from imgproxy.config import Settings, load_settings
+from imgproxy.config import Settings
+from imgproxy.config_loader import load_settings
 from imgproxy.errors import ImgproxyError
 from imgproxy.jobs.preprocess import Preprocessor
 from imgproxy.jobs.queue import Jobs, build_huey

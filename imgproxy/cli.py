@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from imgproxy.config import CONFIG_ENV, Settings, load_settings
+from imgproxy.config import Settings
+from imgproxy.config_loader import CONFIG_ENV, load_settings
 from imgproxy.errors import ConfigError
 from imgproxy.logs import logging_config
 from imgproxy.signing import signed_url

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 import pyvips
 
 from imgproxy.params.decode import DecodeOptions, decode
-from imgproxy.params.spec import FILTER_NAMES
+from imgproxy.params.values import FILTER_NAMES
 from imgproxy.pipeline.run import execute
 
 TILE = 160

@@ -16,7 +16,7 @@ from imgproxy.params.decode import DecodeOptions, decode
 from imgproxy.params.plan import Plan
 from imgproxy.signing import verify
 from tests.support.images import png, quadrants
-from tests.support.server import running_server
+from tests.support.server import local_settings, running_server
 
 KEY = "client-key"
 BASE = "https://img.example.com"
@@ -39,13 +39,9 @@ def candidates(srcset: str) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("originals")
-    (root / "my photo.png").write_bytes(png(quadrants(200, 100)))
-    settings = {
-        "origin": {"kind": "local", "root": str(root)},
-        "cache": {"dir": str(tmp_path_factory.mktemp("cache"))},
-        "security": {"signing_keys": [KEY]},
-    }
+    files = {"my photo.png": png(quadrants(200, 100))}
+    security = {"signing_keys": [KEY]}
+    settings = local_settings(tmp_path_factory.mktemp("site"), files, security=security)
     with running_server(settings) as url:
         yield url
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from imgproxy.config import Settings, load_settings
+from imgproxy.config import Settings
+from imgproxy.config_loader import load_settings
 from imgproxy.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from imgproxy.config import Settings, build_settings
+from imgproxy.config import Settings
+from imgproxy.config_loader import build_settings
 from imgproxy.docs import BEGIN, END, generate, splice, stale
 from imgproxy.docs.__main__ import main
 from imgproxy.docs.markdown import cell

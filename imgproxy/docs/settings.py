@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from imgproxy.config import ENV_PREFIX, Settings
+from imgproxy.config import Settings
+from imgproxy.config_loader import ENV_PREFIX
 from imgproxy.docs.markdown import cell, code, table
 
 OVERRIDES = (

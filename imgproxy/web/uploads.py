@@ -15,7 +15,7 @@ from starlette.types import Message
 
 from imgproxy.errors import ForbiddenByConfig, InvalidParameter, NotFound, SourceTooLarge
 from imgproxy.jobs.preprocess import Preprocess, result_meta
-from imgproxy.params.spec import Boolean
+from imgproxy.params.values import Boolean
 from imgproxy.web.auth import bearer_matches
 from imgproxy.web.responses import Answer
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import pyvips
 
-from imgproxy.params.spec import FILTER_NAMES
+from imgproxy.params.values import FILTER_NAMES
 from imgproxy.pipeline.filters import RECIPES
 from tests.support.images import BLUE, GREEN, RED, YELLOW, astronaut, png, quadrants
 

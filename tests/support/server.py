@@ -17,7 +17,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from imgproxy.app import create_app
-from imgproxy.config import build_settings
+from imgproxy.config_loader import build_settings
 
 START_TIMEOUT_S = 20.0
 
@@ -100,10 +100,7 @@ def local_settings(
 ) -> dict[str, Any]:
     """Settings (TOML-shaped) for a local origin of `files` under `tmp_path`, a cache beside it,
     and `sections` merged over them."""
-    root = tmp_path / "originals"
-    root.mkdir(exist_ok=True)
-    for name, data in files.items():
-        (root / name).write_bytes(data)
+    root = write_originals(tmp_path / "originals", files)
     settings: dict[str, Any] = {
         "origin": {"kind": "local", "root": str(root)},
         "cache": {"dir": str(tmp_path / "cache")},
@@ -111,3 +108,12 @@ def local_settings(
     for name, values in sections.items():
         settings[name] = {**settings.get(name, {}), **values}
     return settings
+
+
+def write_originals(root: Path, files: Mapping[str, bytes]) -> Path:
+    """`files` (relative paths, folders made as needed) written under `root`; `root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root

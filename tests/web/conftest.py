@@ -10,7 +10,7 @@ import pytest
 import pyvips
 
 from tests.support.images import astronaut, jpeg, png, quadrants, solid, transparent_square
-from tests.support.server import running_server
+from tests.support.server import running_server, write_originals
 
 ORIGINALS = {
     "photo.jpg": lambda: jpeg(astronaut(), quality=80),
@@ -32,11 +32,8 @@ def animated_gif() -> bytes:
 
 @pytest.fixture(scope="module")
 def originals(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("originals")
-    for name, make in ORIGINALS.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(make())
-    return root
+    files = {name: make() for name, make in ORIGINALS.items()}
+    return write_originals(tmp_path_factory.mktemp("originals"), files)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from imgproxy.config import build_settings
+from imgproxy.config_loader import build_settings
 from imgproxy.web.admin import AdminState, create_admin_app, without_url_credentials
 from tests.support.images import png, quadrants
 from tests.support.server import running_app, running_server

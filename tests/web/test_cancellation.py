@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from imgproxy.app import build_preprocessor, build_sources, create_app
 from imgproxy.cache.results import build_results
-from imgproxy.config import Settings, build_settings
+from imgproxy.config import Settings
+from imgproxy.config_loader import build_settings
 from imgproxy.errors import DeadlineExceeded
 from imgproxy.jobs.preprocess import Preprocess
 from imgproxy.web.limits import Coalescer, until_disconnected

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from imgproxy.app import create_app
-from imgproxy.config import build_settings
+from imgproxy.config_loader import build_settings
 from imgproxy.params.spec import BY_NAME
 from tests.support.images import astronaut, jpeg, png, quadrants, transparent_square
 

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from imgproxy.app import create_app
 from imgproxy.cache.changes import announce
-from imgproxy.config import build_settings
+from imgproxy.config_loader import build_settings
 from imgproxy.signing import signed_url
 from tests.support.images import png, quadrants, transparent_square
 from tests.support.server import local_settings

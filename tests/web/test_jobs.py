@@ -12,7 +12,7 @@ import httpx
 import pytest
 from huey import MemoryHuey
 
-from imgproxy.config import build_settings
+from imgproxy.config_loader import build_settings
 from imgproxy.jobs.preprocess import Preprocess
 from imgproxy.jobs.queue import DAY_S, LOST_AFTER_S, Jobs, Reports, build_huey, day_of
 from tests.support.images import close, pixels, png, quadrants, solid

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from imgproxy.app import create_app
 from imgproxy.cache.changes import announce
-from imgproxy.config import build_settings
+from imgproxy.config_loader import build_settings
 from imgproxy.errors import OriginFailed
 from imgproxy.logs import REQUESTS_LOGGER
 from imgproxy.signing import signed_url

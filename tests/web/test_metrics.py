@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from imgproxy.app import create_app
 from imgproxy.cache.changes import announce
 from imgproxy.cache.stores import BlobStore
-from imgproxy.config import build_settings
+from imgproxy.config_loader import build_settings
 from imgproxy.metrics import exposition
 from imgproxy.pipeline.run import STAGES, execute
 from imgproxy.web import routes

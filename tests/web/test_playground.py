@@ -11,10 +11,10 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
-from imgproxy.config import build_settings
+from imgproxy.config_loader import build_settings
 from imgproxy.errors import ConfigError
 from tests.support.images import astronaut, jpeg, png, quadrants
-from tests.support.server import running_server
+from tests.support.server import running_server, write_originals
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,11 +39,8 @@ ORIGINALS = {
 
 @pytest.fixture(scope="module")
 def originals(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("originals")
-    for name, make in ORIGINALS.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(make())
-    return root
+    files = {name: make() for name, make in ORIGINALS.items()}
+    return write_originals(tmp_path_factory.mktemp("originals"), files)
 
 
 def settings_for(originals: Path, cache: Path, enabled: bool) -> dict[str, object]:

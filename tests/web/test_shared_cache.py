@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from imgproxy.cache import origin as cached_origin
-from imgproxy.config import build_settings
+from imgproxy.config_loader import build_settings
 from imgproxy.web.admin import create_admin_app
 from tests.support.images import GREEN, RED, close, pixels, png, quadrants
 from tests.support.s3 import s3_server

@@ -9,20 +9,16 @@ from imgproxy.cli import main
 from imgproxy.errors import BadSignature
 from imgproxy.signing import canonical, signature, signed_url, verify
 from tests.support.images import png, quadrants
-from tests.support.server import running_server
+from tests.support.server import local_settings, running_server
 
 KEYS = ["current-key", "previous-key"]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("originals")
-    (root / "my photo.png").write_bytes(png(quadrants(200, 100)))
-    settings = {
-        "origin": {"kind": "local", "root": str(root)},
-        "cache": {"dir": str(tmp_path_factory.mktemp("cache"))},
-        "security": {"signing_keys": KEYS},
-    }
+    files = {"my photo.png": png(quadrants(200, 100))}
+    security = {"signing_keys": KEYS}
+    settings = local_settings(tmp_path_factory.mktemp("site"), files, security=security)
     with running_server(settings) as url:
         yield url
 

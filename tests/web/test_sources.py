@@ -11,7 +11,7 @@ import pytest
 import pyvips
 
 from imgproxy.cache.stores import BlobStore
-from imgproxy.config import build_settings
+from imgproxy.config_loader import build_settings
 from imgproxy.errors import ForbiddenByConfig
 from imgproxy.params.plan import SourceRequest
 from imgproxy.sources import Sources

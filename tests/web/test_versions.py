@@ -10,7 +10,7 @@ import pytest
 from imgproxy.app import create_app
 from imgproxy.cache.keys import origin_key
 from imgproxy.cache.stores import BlobStore
-from imgproxy.config import build_settings
+from imgproxy.config_loader import build_settings
 from imgproxy.origins.base import Source
 from tests.support.images import GREEN, RED, close, pixels, png, quadrants
 from tests.support.server import running_app

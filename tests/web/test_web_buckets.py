@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from imgproxy.cache.stores import BlobStore
-from imgproxy.config import build_settings
+from imgproxy.config_loader import build_settings
 from imgproxy.errors import InvalidParameter
 from imgproxy.origins.s3 import S3Origin
 from imgproxy.params.plan import SourceRequest
