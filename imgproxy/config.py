@@ -308,6 +308,13 @@ class LogSettings:
         "One line per request (id, method, path, query with secrets redacted, status, bytes, "
         "timings, cache); false writes none.",
     )
+    flush_ms: int = _setting(
+        200,
+        "Request lines are written in batches, at most this many milliseconds after the first "
+        "of a batch (at once for 5xx answers and on shutdown); 0 writes every line as it comes.",
+        lo=0,
+        hi=10000,
+    )
 
 
 @dataclass(frozen=True)

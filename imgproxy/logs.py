@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from functools import lru_cache
 from json.encoder import c_make_encoder, encode_basestring_ascii
@@ -70,6 +71,51 @@ class TextFormatter(logging.Formatter):
         return text
 
 
+class BatchedLines(logging.StreamHandler):
+    """Writes lines in batches, one system call for many: a batch goes out `flush_ms` after its
+    first line, when it reaches `max_bytes`, with an error line, and when logging shuts down.
+    A busy server would otherwise spend a write on every request."""
+
+    def __init__(self, flush_ms: int = 0, max_bytes: int = 64 * 1024) -> None:
+        super().__init__()
+        self.delay_s = flush_ms / 1000
+        self.max_bytes = max_bytes
+        self._batch: list[str] = []
+        self._size = 0
+        self._timer: threading.Timer | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        # Handler.handle holds self.lock around emit.
+        self._batch.append(line + self.terminator)
+        self._size += len(line) + 1
+        if not self.delay_s or record.levelno >= logging.ERROR or self._size >= self.max_bytes:
+            self._write()
+        elif self._timer is None:
+            self._timer = threading.Timer(self.delay_s, self.flush)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def flush(self) -> None:
+        with self.lock:
+            self._write()
+
+    def _write(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._batch:
+            text = "".join(self._batch)
+            self._batch.clear()
+            self._size = 0
+            self.stream.write(text)
+        super().flush()
+
+
 FORMATTERS: dict[str, type[logging.Formatter]] = {"json": JsonFormatter, "text": TextFormatter}
 
 
@@ -88,7 +134,11 @@ def logging_config(log: LogSettings) -> dict[str, Any]:
         },
         "handlers": {
             "default": {"class": "logging.StreamHandler", "formatter": "default"},
-            "requests": {"class": "logging.StreamHandler", "formatter": "line"},
+            "requests": {
+                "class": "imgproxy.logs.BatchedLines",
+                "formatter": "line",
+                "flush_ms": log.flush_ms,
+            },
         },
         "loggers": {
             "imgproxy": formatted,

@@ -258,3 +258,18 @@ def test_frames_that_clear_pixels_stay_see_through(render):
     frames, _ = frames_of(out.body)
     assert len(frames) == 3
     assert frames[0][4, 4][3] == 255 and frames[1][4, 4][3] == 0 and frames[2][4, 4][3] == 255
+
+
+@pytest.mark.parametrize("corner", [(0, 0), (1, 1)], ids=["even", "odd"])
+def test_a_two_pixel_detail_keeps_its_colour_in_the_shared_palette(render, corner):
+    """The palette is counted over every other pixel of every other row: a 2x2 dot of a colour
+    found nowhere else in the animation is still sampled, wherever it sits."""
+    photo = astronaut().resize(0.25)
+    left, top = 61 + corner[0], 41 + corner[1]
+    dotted = photo.draw_rect([0, 255, 0], left, top, 2, 2, fill=True)
+    strip = animated([photo, dotted, photo])
+    out = render(strip.gifsave_buffer(), "format=gif", max_frames=10)
+    frames, _ = frames_of(out.body)
+    assert colour_tables(out.body) == (True, 0)
+    red, green, blue = frames[1][top, left, :3].astype(int)
+    assert green > 200 and red < 60 and blue < 60, (red, green, blue)

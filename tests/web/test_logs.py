@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from imgproxy.app import create_app
 from imgproxy.cache.changes import announce
 from imgproxy.config_loader import build_settings
 from imgproxy.errors import OriginFailed
-from imgproxy.logs import REQUESTS_LOGGER
+from imgproxy.logs import REQUESTS_LOGGER, BatchedLines
 from imgproxy.signing import signed_url
 from imgproxy.web import routes
 from imgproxy.web.logs import redacted
@@ -195,3 +197,68 @@ def test_serve_writes_json_lines_only_and_no_uvicorn_access_lines(tmp_path):
     assert len(requests) == 1 and requests[0]["params"] == "width=20&s=***"
     assert any(line.get("logger") == "uvicorn.error" for line in written)
     assert all("HTTP/1.1" not in str(line.get("message", "")) for line in written)
+
+
+class CountedWrites(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def batching(
+    name: str, flush_ms: int, max_bytes: int = 64 * 1024
+) -> tuple[logging.Logger, CountedWrites]:
+    stream = CountedWrites()
+    handler = BatchedLines(flush_ms=flush_ms, max_bytes=max_bytes)
+    handler.setStream(stream)
+    logger = logging.getLogger(f"tests.batched.{name}")
+    logger.handlers, logger.propagate = [handler], False
+    logger.setLevel(logging.INFO)
+    return logger, stream
+
+
+def test_lines_go_out_together_once_the_flush_delay_has_passed():
+    logger, stream = batching("delay", flush_ms=100)
+    for n in range(3):
+        logger.info("line %d", n)
+    assert stream.getvalue() == ""
+    deadline = time.monotonic() + 5
+    while not stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stream.getvalue().splitlines() == ["line 0", "line 1", "line 2"]
+    assert stream.writes == 1
+
+
+def test_an_error_line_goes_out_at_once_behind_the_lines_before_it():
+    logger, stream = batching("error", flush_ms=10_000)
+    logger.info("served")
+    logger.error("failed")
+    assert stream.getvalue().splitlines() == ["served", "failed"] and stream.writes == 1
+
+
+def test_a_full_batch_goes_out_at_once():
+    logger, stream = batching("full", flush_ms=10_000, max_bytes=20)
+    logger.info("0123456789")
+    assert stream.getvalue() == ""
+    logger.info("abcdefghij")
+    assert stream.getvalue().splitlines() == ["0123456789", "abcdefghij"]
+
+
+def test_flush_ms_0_writes_every_line_as_it_comes():
+    logger, stream = batching("unbatched", flush_ms=0)
+    logger.info("one")
+    assert stream.getvalue() == "one\n"
+    logger.info("two")
+    assert stream.writes == 2
+
+
+def test_a_flush_writes_what_is_waiting():
+    """logging.shutdown flushes every handler: no line is left behind when the server stops."""
+    logger, stream = batching("shutdown", flush_ms=10_000)
+    logger.info("last words")
+    logger.handlers[0].flush()
+    assert stream.getvalue() == "last words\n"
