@@ -5,9 +5,9 @@ STAMP := $(VENV)/.installed
 CONFIG ?= config/imgproxy.toml
 # Metric-compatible free fonts for text layers (docs/parameters.md; the Dockerfile installs
 # them too), redis-server for the tests of Redis-backed jobs, chromium for the browser tests
-# of the playground page, and wrk for the benchmark's load.
+# of the playground page, wrk for the benchmark's load and gifsicle for thumbor's animations in it.
 FONT_PACKAGES := fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-sans
-DEBIAN_PACKAGES := $(FONT_PACKAGES) redis-server chromium wrk
+DEBIAN_PACKAGES := $(FONT_PACKAGES) redis-server chromium wrk gifsicle
 IMAGE ?= imgproxy
 
 .PHONY: run test fuzz lint format bench samples gallery docs system docker clean

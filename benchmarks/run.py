@@ -25,7 +25,7 @@ from benchmarks.fidelity import curve
 from benchmarks.inputs import write_inputs
 from benchmarks.load import LoadResult, load
 from benchmarks.report import CaseRow, Fidelity, Results, markdown, plot
-from benchmarks.thumbor import thumbor
+from benchmarks.thumbor import check_tools, thumbor
 
 CORES = os.cpu_count() or 1
 CONNECTIONS = 2 * CORES
@@ -188,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the report")
     args = parser.parse_args(argv)
     seconds = 1.0 if args.quick else float(os.environ.get("BENCH_SECONDS", "8"))
+    if not args.quick:
+        check_tools()
     root = Path(tempfile.mkdtemp(prefix="imgproxy-bench-"))
     inputs = write_inputs(root, COPIES)
     cases = CASES[:1] if args.quick else CASES

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from contextlib import AbstractContextManager
@@ -12,6 +13,12 @@ from benchmarks.servers import Server, running
 
 VENV = Path(__file__).parent / ".thumbor-venv"
 REQUIREMENT = "thumbor[opencv]>=7,<8"
+
+
+def check_tools() -> None:
+    """thumbor will not start without gifsicle on the PATH: said before the run, not after."""
+    if shutil.which("gifsicle") is None:
+        raise SystemExit("benchmarks: gifsicle is missing; make system installs it")
 
 
 def install() -> Path:
