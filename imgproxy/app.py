@@ -24,6 +24,7 @@ from imgproxy.config_loader import load_settings
 from imgproxy.errors import ImgproxyError
 from imgproxy.jobs.preprocess import Preprocessor
 from imgproxy.jobs.queue import Jobs, build_huey
+from imgproxy.logs import flush_request_lines
 from imgproxy.memory import limit_malloc_arenas
 from imgproxy.params.decode import DecodeOptions
 from imgproxy.pipeline.context import RenderOptions
@@ -75,6 +76,8 @@ def create_app(settings: Settings) -> Starlette:
             flusher.cancel()
             await state.close()
             metrics.process_stopped()
+            # Before the process exits, however it exits: no request line is left in a batch.
+            flush_request_lines()
 
     return Starlette(
         routes=routes_for(settings),

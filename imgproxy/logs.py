@@ -116,6 +116,11 @@ class BatchedLines(logging.StreamHandler):
         super().flush()
 
 
+def flush_request_lines() -> None:
+    for handler in logging.getLogger(REQUESTS_LOGGER).handlers:
+        handler.flush()
+
+
 FORMATTERS: dict[str, type[logging.Formatter]] = {"json": JsonFormatter, "text": TextFormatter}
 
 

@@ -262,3 +262,20 @@ def test_a_flush_writes_what_is_waiting():
     logger.info("last words")
     logger.handlers[0].flush()
     assert stream.getvalue() == "last words\n"
+
+
+def test_the_server_writes_its_waiting_lines_when_it_stops(tmp_path):
+    stream = CountedWrites()
+    handler = BatchedLines(flush_ms=10_000)
+    handler.setStream(stream)
+    requests = logging.getLogger(REQUESTS_LOGGER)
+    requests.addHandler(handler)
+    requests.setLevel(logging.INFO)
+    try:
+        with served(tmp_path) as client:
+            assert client.get("/quad.png?width=20").status_code == 200
+            assert stream.getvalue() == ""
+        [line] = stream.getvalue().splitlines()
+        assert json.loads(line)["path"] == "/quad.png"
+    finally:
+        requests.removeHandler(handler)
