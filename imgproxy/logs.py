@@ -73,8 +73,8 @@ class TextFormatter(logging.Formatter):
 
 class BatchedLines(logging.StreamHandler):
     """Writes lines in batches, one system call for many: a batch goes out `flush_ms` after its
-    first line, when it reaches `max_bytes`, with an error line, and when logging shuts down.
-    A busy server would otherwise spend a write on every request."""
+    first line, when it reaches `max_bytes`, with an error line, and on `flush()` (the server's
+    shutdown calls it). A busy server would otherwise spend a write on every request."""
 
     def __init__(self, flush_ms: int = 0, max_bytes: int = 64 * 1024) -> None:
         super().__init__()

@@ -66,6 +66,8 @@ def test_imgproxy_config_names_the_file(tmp_path):
         ("[colors]\nbrand = 'notacolour'\n", {}, "[colors] brand"),
         ("", {"IMGPROXY_SERVER_WORKERS": "many"}, "[server] workers"),
         ("", {"IMGPROXY_OUTPUT_AUTO_AVIF": "perhaps"}, "[output] auto_avif"),
+        ("[log]\nflush_ms = -1\n", {}, "[log] flush_ms"),
+        ("", {"IMGPROXY_LOG_FLUSH_MS": "soon"}, "[log] flush_ms"),
         ("[server\n", {}, "imgproxy.toml"),
     ],
 )
