@@ -1,17 +1,20 @@
-"""create_app(settings) -> Starlette: wires origins, caches and render slots for one process."""
+"""create_app(settings) -> App: wires origins, caches and render slots for one process."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyvips
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
 
 from imgproxy import metrics
 from imgproxy.cache.changes import ChangeWatch
@@ -29,9 +32,9 @@ from imgproxy.memory import limit_malloc_arenas
 from imgproxy.params.decode import DecodeOptions
 from imgproxy.pipeline.context import RenderOptions
 from imgproxy.sources import Sources
-from imgproxy.web.hot import HotAnswerMiddleware, HotAnswers
+from imgproxy.web.hot import HotAnswers, keeping, request_headers, send_kept
 from imgproxy.web.limits import Coalescer, RenderPool
-from imgproxy.web.logs import RequestLog
+from imgproxy.web.logs import RequestLines, RequestLog
 from imgproxy.web.playground import PLAYGROUND_ROUTES
 from imgproxy.web.routes import ROUTES, handle_crash, handle_error
 from imgproxy.web.stats import FLUSH_EVERY_S, Stats
@@ -62,7 +65,31 @@ class AppState:
         self.stats.close()
 
 
-def create_app(settings: Settings) -> Starlette:
+class App(Starlette):
+    """Starlette with the hot answers in front: a kept answer is sent, counted and logged before
+    any middleware, routing or parsing; the rest goes through Starlette, which may keep its
+    200s."""
+
+    def __init__(self, lines: RequestLines, **options: Any) -> None:
+        super().__init__(**options)
+        self.lines = lines
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state: AppState | None = getattr(self.state, "imgproxy", None)
+        if state is None or scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await super().__call__(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = request_headers(scope)
+        sent = await send_kept(state.hot, scope, headers, send)
+        if sent is None:
+            await super().__call__(scope, receive, keeping(state.hot, scope, headers, send))
+            return
+        state.stats.count_all({"requests": 1, "cache_hits": 1, "bytes_sent": sent.bytes})
+        self.lines.answered("image", scope, sent, time.perf_counter() - started)
+
+
+def create_app(settings: Settings) -> App:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = build_state(settings)
@@ -80,10 +107,11 @@ def create_app(settings: Settings) -> Starlette:
             # handler would write the request lines still waiting in a batch.
             flush_request_lines()
 
-    return Starlette(
+    lines = RequestLines(settings.log)
+    return App(
+        lines,
         routes=routes_for(settings),
-        # Outermost, so that the request lines and counts include the hot answers.
-        middleware=[Middleware(RequestLog, settings=settings.log), Middleware(HotAnswerMiddleware)],
+        middleware=[Middleware(RequestLog, lines=lines)],
         exception_handlers={ImgproxyError: handle_error, Exception: handle_crash},
         lifespan=lifespan,
     )
@@ -100,7 +128,7 @@ async def flush_stats(stats: Stats) -> None:
         await asyncio.to_thread(stats.flush)
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> App:
     """The uvicorn factory: settings come from IMGPROXY_CONFIG and IMGPROXY_* variables."""
     return create_app(load_settings())
 

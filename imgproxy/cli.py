@@ -105,6 +105,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             log_level=settings.log.level,
             # Each request has one line of imgproxy's own, with more in it than uvicorn's.
             access_log=False,
+            # No answer depends on the client's address or scheme.
+            proxy_headers=False,
             # On SIGTERM, requests in flight finish (up to their own deadline) before the exit.
             timeout_graceful_shutdown=int(settings.server.request_timeout_s) + 1,
         )

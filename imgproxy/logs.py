@@ -7,11 +7,12 @@ import threading
 import time
 from functools import lru_cache
 from json.encoder import c_make_encoder, encode_basestring_ascii
-from typing import Any
+from typing import Any, TypeGuard
 
 from imgproxy.config import LogSettings
 
 REQUESTS_LOGGER = "imgproxy.requests"
+_requests = logging.getLogger(REQUESTS_LOGGER)
 
 # No line shows a thread, a process or an asyncio task: every LogRecord skips looking them up,
 # a third of its cost on the request lines of hot answers.
@@ -91,9 +92,17 @@ class BatchedLines(logging.StreamHandler):
             self.handleError(record)
             return
         # Handler.handle holds self.lock around emit.
+        self._add(line, record.levelno)
+
+    def add(self, line: str, level: int) -> None:
+        """A finished line, without a LogRecord: the request lines of hot answers come this way."""
+        with self.lock:
+            self._add(line, level)
+
+    def _add(self, line: str, level: int) -> None:
         self._batch.append(line + self.terminator)
         self._size += len(line) + 1
-        if not self.delay_s or record.levelno >= logging.ERROR or self._size >= self.max_bytes:
+        if not self.delay_s or level >= logging.ERROR or self._size >= self.max_bytes:
             self._write()
         elif self._timer is None:
             self._timer = threading.Timer(self.delay_s, self.flush)
@@ -114,6 +123,21 @@ class BatchedLines(logging.StreamHandler):
             self._size = 0
             self.stream.write(text)
         super().flush()
+
+
+def write_request_line(line: str, level: int) -> None:
+    """A finished request line to the requests logger: straight into its batch when a batch is
+    all the logger has (the server's set-up), else as a LogRecord to whatever handles it."""
+    handlers = _requests.handlers
+    if len(handlers) == 1 and _batch_only(handlers[0], level) and not _requests.filters:
+        handlers[0].add(line, level)
+    else:
+        # Without Logger.log's search of the stack for the caller, which no line shows.
+        _requests.handle(_requests.makeRecord(_requests.name, level, "", 0, line, (), None))
+
+
+def _batch_only(handler: logging.Handler, level: int) -> TypeGuard[BatchedLines]:
+    return type(handler) is BatchedLines and not handler.filters and level >= handler.level
 
 
 def flush_request_lines() -> None:

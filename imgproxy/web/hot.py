@@ -3,8 +3,9 @@ before any routing, parsing or disk lookup. A hot URL costs a dictionary lookup.
 
 An answer is kept under its exact path and query (a signed URL's `s` included, so only URLs
 already checked are found) and, when it varies, the formats its Accept header allows. It goes
-when a file of the local origin it was made from changes, when a purge or a POST is announced
-(cache/changes.py), and at the latest after `[cache] memory_ttl_s`.
+within 50 ms when a file of the local origin it was made from changes, at once
+when a purge or a POST is announced (cache/changes.py), and at the latest after
+`[cache] memory_ttl_s`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
 
 from imgproxy import metrics
 from imgproxy.cache.changes import ChangeWatch
+from imgproxy.web.logs import Sent
 from imgproxy.web.negotiate import accepted_formats
 from imgproxy.web.responses import request_id_from
 
@@ -28,11 +30,12 @@ KEEPABLE = "hot_answer_keepable"
 # Headers each request gets anew; the rest of a kept answer is sent as it was.
 PER_REQUEST = {b"x-request-id", b"x-cache", b"server-timing", b"x-origin-fetch-time"}
 HOT_TIMING = (b"server-timing", b"hot;dur=0.0")
-# Set in the scope of a request answered from memory, for the request's log line and count.
-HOT_ANSWER = "hot_answer"
 HIT = (b"x-cache", b"HIT")
 
 Key = tuple[str, bytes, frozenset[str] | None]
+# A local original is looked at again at most this often, in seconds, while its answers are hot:
+# a stat on every answer would cost a tenth of the answer.
+FILE_CHECK_S = 0.05
 
 
 @lru_cache(maxsize=256)
@@ -56,7 +59,7 @@ class Keepable:
         return cls(vary, file, file_stamp(file) if file else None, epoch)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class HotAnswer:
     headers: list[tuple[bytes, bytes]]
     body: bytes
@@ -66,13 +69,19 @@ class HotAnswer:
     stamp: tuple[int, int] | None = None
     # The shared tier's generation it was made under.
     epoch: str | None = None
+    # When the file was last seen unchanged.
+    checked: float = 0.0
 
     def fresh(self, epoch: Callable[[], str | None]) -> bool:
-        if self.expires < time.monotonic():
+        now = time.monotonic()
+        if self.expires < now:
             return False
         if self.epoch is not None and self.epoch != epoch():
             return False
-        return self.file is None or file_stamp(self.file) == self.stamp
+        if self.file is None or now - self.checked < FILE_CHECK_S:
+            return True
+        self.checked = now
+        return file_stamp(self.file) == self.stamp
 
 
 def file_stamp(path: str) -> tuple[int, int] | None:
@@ -141,47 +150,31 @@ class HotAnswers:
             self._bytes -= len(gone.body)
 
 
-class HotAnswerMiddleware:
-    """Sends kept answers; keeps the 200s that routes mark as keepable."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = getattr(scope["app"].state, "imgproxy", None) if "app" in scope else None
-        hot: HotAnswers | None = getattr(state, "hot", None)
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or hot is None:
-            await self.app(scope, receive, send)
-            return
-        headers = _headers(scope)
-        if b"if-none-match" not in headers:
-            key = hot.key(scope["path"], scope["query_string"], headers.get(b"accept", ""))
-            found = hot.get(key)
-            metrics.cache_lookup("hot", hit=found is not None)
-            if found is not None:
-                scope[HOT_ANSWER] = True
-                state.stats.count("requests")
-                state.stats.count("cache_hits")
-                state.stats.count("bytes_sent", len(found.body))
-                await _send(found, scope, headers, send)
-                return
-        await self.app(scope, receive, _keeping(hot, scope, headers, send))
-
-
-def _headers(scope: Scope) -> dict[bytes, str]:
+def request_headers(scope: Scope) -> dict[bytes, str]:
+    """The request headers a kept answer depends on."""
     wanted = (b"if-none-match", b"accept", b"x-request-id")
     return {name: value.decode("latin-1") for name, value in scope["headers"] if name in wanted}
 
 
-async def _send(found: HotAnswer, scope: Scope, headers: dict[bytes, str], send: Send) -> None:
-    request_id = request_id_from(headers.get(b"x-request-id", "")).encode()
-    sent = [*found.headers, (b"x-request-id", request_id), HIT, HOT_TIMING]
+async def send_kept(
+    hot: HotAnswers, scope: Scope, headers: dict[bytes, str], send: Send
+) -> Sent | None:
+    """Sends the answer kept for this GET or HEAD, if there is one, and tells what was sent."""
+    if b"if-none-match" in headers:
+        return None
+    found = hot.get(hot.key(scope["path"], scope["query_string"], headers.get(b"accept", "")))
+    metrics.cache_lookup("hot", hit=found is not None)
+    if found is None:
+        return None
+    request_id = request_id_from(headers.get(b"x-request-id", ""))
+    sent = [*found.headers, (b"x-request-id", request_id.encode()), HIT, HOT_TIMING]
     await send({"type": "http.response.start", "status": 200, "headers": sent})
     body = b"" if scope["method"] == "HEAD" else found.body
     await send({"type": "http.response.body", "body": body})
+    return Sent(200, len(body), request_id, "hot")
 
 
-def _keeping(hot: HotAnswers, scope: Scope, headers: dict[bytes, str], send: Send) -> Send:
+def keeping(hot: HotAnswers, scope: Scope, headers: dict[bytes, str], send: Send) -> Send:
     """`send`, noting a keepable 200 answer on its way to the client."""
     start: list[Message] = []
 

@@ -1,5 +1,5 @@
-"""One log line and one count per request, from a middleware outside the hot answers, so that
-it sees every answer: hot ones, routed ones, errors and crashes."""
+"""One log line and one count per request: hot answers have theirs from the front of the app,
+every other answer (routed ones, errors and crashes) from a middleware around the rest."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 from typing import Any
 from urllib.parse import unquote
@@ -17,8 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from imgproxy import metrics
 from imgproxy.config import LogSettings
 from imgproxy.errors import ImgproxyError
-from imgproxy.logs import REQUESTS_LOGGER, encode_json, stamp
-from imgproxy.web.hot import HOT_ANSWER
+from imgproxy.logs import REQUESTS_LOGGER, encode_json, stamp, write_request_line
 
 log = logging.getLogger(REQUESTS_LOGGER)
 # Where the error handlers note, in the request's state, the error an answer carries.
@@ -71,6 +71,17 @@ def note_error(request: Request, exc: ImgproxyError) -> None:
     setattr(request.state, ERROR, LoggedError(exc.code, exc.param, exc.message))
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What a request's line tells of its answer."""
+
+    status: int
+    bytes: int
+    request_id: str | None
+    cache: str | None = None
+    timings: dict[str, float] | None = None
+
+
 class Watched:
     """`send`, noting the status, the headers and the body bytes of the answer."""
 
@@ -90,15 +101,40 @@ class Watched:
             self.headers = message.get("headers", [])
         await self.send(message)
 
+    def sent(self) -> Sent:
+        headers = dict(self.headers)
+        request_id = headers.get(b"x-request-id")
+        cache = headers.get(b"x-cache")
+        return Sent(
+            self.status,
+            self.bytes,
+            request_id.decode("latin-1") if request_id else None,
+            cache.decode("latin-1") if cache else None,
+            server_timings(headers.get(b"server-timing", b"")) if cache else None,
+        )
 
-class RequestLog:
-    """Counts every answer by route and status, and logs its line unless `[log] requests` is
+
+class RequestLines:
+    """Counts every answer by route and status, and writes its line unless `[log] requests` is
     off or the logger would drop it: the line is built only when it will be written."""
 
-    def __init__(self, app: ASGIApp, settings: LogSettings) -> None:
-        self.app = app
+    def __init__(self, settings: LogSettings) -> None:
         self.lines = settings.requests
         self.line = json_line if settings.format == "json" else text_line
+
+    def answered(self, route: str, scope: Scope, sent: Sent, seconds: float) -> None:
+        metrics.request_answered(route, sent.status, seconds)
+        level = logging.ERROR if sent.status >= 500 else logging.INFO
+        if self.lines and log.isEnabledFor(level):
+            write_request_line(self.line(line_fields(scope, sent, seconds, level)), level)
+
+
+class RequestLog:
+    """A line and a count for every answer the app makes: routed ones, errors and crashes."""
+
+    def __init__(self, app: ASGIApp, lines: RequestLines) -> None:
+        self.app = app
+        self.lines = lines
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,45 +152,33 @@ class RequestLog:
             raise
         finally:
             if answer.status:
-                self._done(scope, answer, time.perf_counter() - started)
-
-    def _done(self, scope: Scope, answer: Watched, seconds: float) -> None:
-        metrics.request_answered(route_name(scope), answer.status, seconds)
-        level = logging.ERROR if answer.status >= 500 else logging.INFO
-        if self.lines and log.isEnabledFor(level):
-            line = self.line(line_fields(scope, answer, seconds, level))
-            # Without Logger.log's search of the stack for the caller, which no line shows.
-            log.handle(log.makeRecord(log.name, level, "", 0, line, (), None))
+                seconds = time.perf_counter() - started
+                self.lines.answered(route_name(scope), scope, answer.sent(), seconds)
 
 
 def route_name(scope: Scope) -> str:
-    if scope.get(HOT_ANSWER):
-        return "image"
     route = scope.get("route")
     return getattr(route, "name", None) or "none"
 
 
-def line_fields(scope: Scope, answer: Watched, seconds: float, level: int) -> dict[str, Any]:
+def line_fields(scope: Scope, sent: Sent, seconds: float, level: int) -> dict[str, Any]:
     """What a request's line says, in the order it says it."""
-    headers = dict(answer.headers)
     state = scope.get("state") or {}
-    request_id = headers.get(b"x-request-id")
     fields: dict[str, Any] = {
         "time": stamp(time.time()),
         "level": "error" if level >= logging.ERROR else "info",
-        "request_id": request_id.decode("latin-1") if request_id else state.get("request_id"),
+        "request_id": sent.request_id or state.get("request_id"),
         "method": scope["method"],
         "path": scope["path"],
         "params": redacted(scope["query_string"].decode("latin-1")),
-        "status": answer.status,
-        "bytes": answer.bytes,
+        "status": sent.status,
+        "bytes": sent.bytes,
         "duration_ms": round(seconds * 1000, 3),
     }
-    if scope.get(HOT_ANSWER):
-        fields["cache"] = "hot"
-    elif b"x-cache" in headers:
-        fields["cache"] = headers[b"x-cache"].decode("latin-1")
-        fields["timings"] = server_timings(headers.get(b"server-timing", b""))
+    if sent.cache is not None:
+        fields["cache"] = sent.cache
+    if sent.timings is not None:
+        fields["timings"] = sent.timings
     error: LoggedError | None = state.get(ERROR)
     if error is not None:
         fields["error"] = error.code
@@ -164,6 +188,7 @@ def line_fields(scope: Scope, answer: Watched, seconds: float, level: int) -> di
     return fields
 
 
+@lru_cache(maxsize=256)
 def redacted(query: str) -> str:
     """The raw query with the values of secret parameters, and the secrets of URLs inside it,
     replaced."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 import diskcache
@@ -21,6 +22,10 @@ class Stats:
     def count(self, name: str, amount: int = 1) -> None:
         with self._lock:
             self._pending[name] += amount
+
+    def count_all(self, amounts: Mapping[str, int]) -> None:
+        with self._lock:
+            self._pending.update(amounts)
 
     def flush(self) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -264,7 +265,9 @@ def test_a_flush_writes_what_is_waiting():
     assert stream.getvalue() == "last words\n"
 
 
-def test_the_server_writes_its_waiting_lines_when_it_stops(tmp_path):
+@pytest.fixture
+def batched_requests() -> Iterator[tuple[logging.Logger, CountedWrites]]:
+    """The requests logger as the server sets it up: one batch handler, nothing else."""
     stream = CountedWrites()
     handler = BatchedLines(flush_ms=10_000)
     handler.setStream(stream)
@@ -272,10 +275,46 @@ def test_the_server_writes_its_waiting_lines_when_it_stops(tmp_path):
     requests.addHandler(handler)
     requests.setLevel(logging.INFO)
     try:
-        with served(tmp_path) as client:
-            assert client.get("/quad.png?width=20").status_code == 200
-            assert stream.getvalue() == ""
-        [line] = stream.getvalue().splitlines()
-        assert json.loads(line)["path"] == "/quad.png"
+        yield requests, stream
     finally:
         requests.removeHandler(handler)
+
+
+def test_the_server_writes_its_waiting_lines_when_it_stops(tmp_path, batched_requests):
+    _, stream = batched_requests
+    with served(tmp_path) as client:
+        assert client.get("/quad.png?width=20").status_code == 200
+        assert stream.getvalue() == ""
+    [line] = stream.getvalue().splitlines()
+    assert json.loads(line)["path"] == "/quad.png"
+
+
+def test_a_hot_answer_has_its_line_in_the_batch(tmp_path, batched_requests):
+    requests, stream = batched_requests
+    with served(tmp_path) as client:
+        client.get("/quad.png?width=21")
+        assert client.get("/quad.png?width=21").headers["server-timing"].startswith("hot")
+        requests.handlers[0].flush()
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["cache"] == "MISS" and second["cache"] == "hot"
+    assert second["status"] == 200 and second["bytes"] == first["bytes"] > 0
+
+
+def test_a_filter_on_the_requests_logger_sees_every_line(tmp_path, batched_requests):
+    requests, stream = batched_requests
+    seen: list[str] = []
+
+    def keep_errors(record: logging.LogRecord) -> bool:
+        seen.append(record.getMessage())
+        return record.levelno >= logging.ERROR
+
+    requests.addFilter(keep_errors)
+    try:
+        with served(tmp_path) as client:
+            client.get("/quad.png?width=22")
+            client.get("/quad.png?width=22")
+            requests.handlers[0].flush()
+    finally:
+        requests.removeFilter(keep_errors)
+    assert len(seen) == 2 and json.loads(seen[1])["cache"] == "hot"
+    assert stream.getvalue() == ""
