@@ -9,7 +9,7 @@ import pyvips
 
 from imgproxy.params.colors import RGBA
 from imgproxy.params.plan import Adjust
-from imgproxy.pipeline.colour import Lab, clamp, from_lab, lab_of, on_colour, to_lab
+from imgproxy.pipeline.colour import ImageOp, Lab, clamp, from_lab, lab_of, on_colour, to_lab
 from imgproxy.pipeline.context import Context, Measurements
 
 LEVEL_PERCENTILES = (0.5, 99.5)
@@ -52,19 +52,32 @@ def stretch_channels(rgb: pyvips.Image, levels: tuple[tuple[float, float], ...])
 
 
 def tone(ctx: Context) -> None:
-    steps = list(tone_steps(ctx.plan.adjust))
-    if ctx.plan.adjust.auto_fix:
+    a = ctx.plan.adjust
+    steps = list(tone_steps(a))
+    if a.auto_fix:
         steps.insert(0, (auto_fix_with(ctx.measured), 1.0))
         ctx.image = ctx.image.copy_memory()
     if steps:
-        ctx.image = on_colour(ctx.image, lambda rgb: in_lab(rgb, steps))
+        then = _unsharp_mask(a) if sharpened_with_tone(a) else None
+        ctx.image = on_colour(ctx.image, lambda rgb: in_lab(rgb, steps, then))
 
 
-def in_lab(rgb: pyvips.Image, steps: Iterable[tuple[LabOp, float]]) -> pyvips.Image:
+def in_lab(
+    rgb: pyvips.Image,
+    steps: Iterable[tuple[LabOp, float]],
+    then: ImageOp | None = None,
+) -> pyvips.Image:
+    """`steps` on CIELAB values of `rgb`, `then` on their result, still in CIELAB."""
     lab = to_lab(rgb)
     for op, value in steps:
         lab = op(lab, value)
-    return from_lab(lab)
+    return from_lab(lab, then)
+
+
+def sharpened_with_tone(a: Adjust) -> bool:
+    """Sharpening right after the tonal block (no blur between) runs on its CIELAB result: one
+    round trip through sRGB fewer, and no rounding to 8 bits between the two."""
+    return bool(a.sharp_amount) and not a.blur and (a.auto_fix or any(tone_steps(a)))
 
 
 def tone_steps(a: Adjust) -> Iterable[tuple[LabOp, float]]:
@@ -176,9 +189,12 @@ def blur(ctx: Context) -> None:
 
 def sharpen(ctx: Context) -> None:
     a = ctx.plan.adjust
-    if a.sharp_amount:
-        slope = a.sharp_amount * SHARP_SLOPE_PER_UNIT
-        sigma = a.sharp_radius * SHARP_SIGMA_PER_UNIT
-        ctx.image = on_colour(
-            ctx.image, lambda rgb: rgb.sharpen(sigma=sigma, m1=slope / 4, m2=slope)
-        )
+    if a.sharp_amount and not sharpened_with_tone(a):
+        ctx.image = on_colour(ctx.image, _unsharp_mask(a))
+
+
+def _unsharp_mask(a: Adjust) -> ImageOp:
+    """libvips' sharpen, which works on CIELAB lightness whatever the image's space."""
+    slope = a.sharp_amount * SHARP_SLOPE_PER_UNIT
+    sigma = a.sharp_radius * SHARP_SIGMA_PER_UNIT
+    return lambda image: image.sharpen(sigma=sigma, m1=slope / 4, m2=slope)

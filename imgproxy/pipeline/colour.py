@@ -9,6 +9,8 @@ import pyvips
 
 from imgproxy.params.colors import RGBA
 
+ImageOp = Callable[[pyvips.Image], pyvips.Image]
+
 
 class Lab(NamedTuple):
     """CIELAB as three float bands: L 0-100, a and b about -128 to 127."""
@@ -18,7 +20,7 @@ class Lab(NamedTuple):
     b: pyvips.Image
 
 
-def on_colour(image: pyvips.Image, fn: Callable[[pyvips.Image], pyvips.Image]) -> pyvips.Image:
+def on_colour(image: pyvips.Image, fn: ImageOp) -> pyvips.Image:
     """Apply `fn` to the sRGB colour bands of `image`; alpha is kept as it was."""
     alpha = image[image.bands - 1] if image.hasalpha() else None
     colour = image.extract_band(0, n=image.bands - 1) if alpha is not None else image
@@ -43,9 +45,10 @@ def to_lab(rgb: pyvips.Image) -> Lab:
     return Lab(lab[0], lab[1], lab[2])
 
 
-def from_lab(lab: Lab) -> pyvips.Image:
+def from_lab(lab: Lab, then: ImageOp | None = None) -> pyvips.Image:
+    """`lab` as one sRGB image, after `then` on its CIELAB form."""
     joined = lab.L.bandjoin([lab.a, lab.b]).copy(interpretation="lab")
-    return joined.colourspace("srgb")
+    return (then(joined) if then else joined).colourspace("srgb")
 
 
 def lab_of(color: RGBA) -> tuple[float, float, float]:

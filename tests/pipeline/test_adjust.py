@@ -20,6 +20,10 @@ def rgb(body: bytes) -> np.ndarray:
     return pyvips.Image.new_from_buffer(body, "").numpy().astype(float)
 
 
+def png_of(pixels: np.ndarray) -> bytes:
+    return png(pyvips.Image.new_from_array(pixels.astype(np.uint8)).copy(interpretation="srgb"))
+
+
 def chroma(pixels: np.ndarray) -> np.ndarray:
     return np.hypot(pixels[..., 1], pixels[..., 2])
 
@@ -112,6 +116,19 @@ def test_colorize_moves_colours_towards_the_colour_with_its_intensity(render):
 def test_blur_lowers_detail_monotonically_with_its_value(render):
     energies = [detail(render(PHOTO, f"format=png&blur={v}").body) for v in (0, 2, 10, 40)]
     assert energies == sorted(energies, reverse=True) and len(set(energies)) == 4
+
+
+def test_sharpening_after_a_tonal_step_matches_the_two_done_one_after_the_other(render):
+    """Sharpening works on the tonal block's CIELAB result: the same picture as sharpening the
+    toned image, but clipped to sRGB once, after both (a few edges of colours that the contrast
+    pushed out of sRGB differ by more than rounding)."""
+    query = "brightness=0.3&contrast=0.4&format=png"
+    toned = render(PHOTO, query).body
+    apart = rgb(render(toned, "sharp_amount=60&sharp_radius=15&format=png").body)
+    together = rgb(render(PHOTO, f"{query}&sharp_amount=60&sharp_radius=15").body)
+    assert detail(png_of(together)) > detail(toned) * 1.2
+    gap = np.abs(together - apart)
+    assert gap.mean() < 1 and (gap > 8).mean() < 0.02
 
 
 def test_sharp_amount_raises_detail_and_more_amount_raises_it_more(render):
