@@ -83,7 +83,10 @@ class BatchedLines(logging.StreamHandler):
         self.max_bytes = max_bytes
         self._batch: list[str] = []
         self._size = 0
-        self._timer: threading.Timer | None = None
+        # Set while a batch waits for its delay; one thread, started with the first batch,
+        # writes each batch once its delay has passed.
+        self._waiting = threading.Event()
+        self._flusher: threading.Thread | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -95,7 +98,7 @@ class BatchedLines(logging.StreamHandler):
         self._add(line, record.levelno)
 
     def add(self, line: str, level: int) -> None:
-        """A finished line, without a LogRecord: the request lines of hot answers come this way."""
+        """A finished line, without a LogRecord: the server's request lines come this way."""
         with self.lock:
             self._add(line, level)
 
@@ -104,19 +107,26 @@ class BatchedLines(logging.StreamHandler):
         self._size += len(line) + 1
         if not self.delay_s or level >= logging.ERROR or self._size >= self.max_bytes:
             self._write()
-        elif self._timer is None:
-            self._timer = threading.Timer(self.delay_s, self.flush)
-            self._timer.daemon = True
-            self._timer.start()
+        elif not self._waiting.is_set():
+            self._waiting.set()
+            if self._flusher is None:
+                # Not a timer per batch: starting a thread waits for it to take the GIL, which
+                # the event loop would do several times a second behind busy render threads.
+                self._flusher = threading.Thread(target=self._flush_batches, daemon=True)
+                self._flusher.start()
 
     def flush(self) -> None:
         with self.lock:
             self._write()
 
+    def _flush_batches(self) -> None:
+        while True:
+            self._waiting.wait()
+            time.sleep(self.delay_s)
+            self.flush()
+
     def _write(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._waiting.clear()
         if self._batch:
             text = "".join(self._batch)
             self._batch.clear()

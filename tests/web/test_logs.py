@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,9 +205,11 @@ class CountedWrites(io.StringIO):
     def __init__(self) -> None:
         super().__init__()
         self.writes = 0
+        self.writers: set[threading.Thread] = set()
 
     def write(self, text: str) -> int:
         self.writes += 1
+        self.writers.add(threading.current_thread())
         return super().write(text)
 
 
@@ -232,6 +235,18 @@ def test_lines_go_out_together_once_the_flush_delay_has_passed():
         time.sleep(0.01)
     assert stream.getvalue().splitlines() == ["line 0", "line 1", "line 2"]
     assert stream.writes == 1
+
+
+def test_one_thread_writes_every_delayed_batch():
+    logger, stream = batching("one-thread", flush_ms=20)
+    for n in range(3):
+        logger.info("line %d", n)
+        deadline = time.monotonic() + 5
+        while stream.writes <= n and time.monotonic() < deadline:
+            time.sleep(0.005)
+    assert stream.getvalue().splitlines() == ["line 0", "line 1", "line 2"]
+    assert stream.writes == 3 and len(stream.writers) == 1
+    assert threading.current_thread() not in stream.writers
 
 
 def test_an_error_line_goes_out_at_once_behind_the_lines_before_it():
