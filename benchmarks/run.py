@@ -40,17 +40,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def in_process(
-    cases: Sequence[Case], inputs: dict[str, bytes], seconds: float
-) -> list[tuple[float, float]]:
-    """(raw ops/s, pipeline ops/s) per case, with as many threads as render slots."""
-    return [
-        (
-            raw.throughput(case.raw, inputs[case.file], CORES, seconds),
-            raw.throughput(raw.pipeline(case.query), inputs[case.file], CORES, seconds),
-        )
-        for case in cases
-    ]
+def case_row(case: Case, inputs: dict[str, bytes], base: str, seconds: float) -> CaseRow:
+    """Raw pyvips, the pipeline in-process (as many threads as render slots) and the served
+    figure, back to back, so that the machine's drift over a run does not come between them."""
+    data = inputs[case.file]
+    raw_rate = raw.throughput(case.raw, data, CORES, seconds)
+    pipeline_rate = raw.throughput(raw.pipeline(case.query), data, CORES, seconds)
+    return CaseRow(case.name, raw_rate, pipeline_rate, served(base, case.paths(), seconds))
 
 
 def served(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
@@ -94,14 +90,19 @@ def peak_rss_under_16_renders(root: Path) -> float:
         return server.peak_rss_mb()
 
 
-def imgproxy_section(root: Path, results: Results, seconds: float, quick: bool) -> None:
+def imgproxy_section(
+    root: Path, inputs: dict[str, bytes], results: Results, seconds: float, quick: bool
+) -> None:
     port, admin = free_port(), free_port()
     cases = CASES[:1] if quick else CASES
     with servers.imgproxy(root, port, admin, result_cache_mb=0) as server:
-        rates = [served(server.base, case.paths(), seconds) for case in cases]
-        for index, rate in enumerate(rates):
-            row = results.cases[index]
-            results.cases[index] = CaseRow(row.name, row.raw, row.pipeline, rate)
+        # Case 1's limit is measured just before case 1.
+        for shrink in (8, 4):
+            decode = functools.partial(raw.jpeg_decode_only, shrink=shrink)
+            results.decode_limits[shrink] = raw.throughput(
+                decode, inputs["large.jpg"], CORES, seconds
+            )
+        results.cases = [case_row(case, inputs, server.base, seconds) for case in cases]
         if quick:
             return
         results.coalesced_renders = coalescing(server.base, admin)
@@ -192,16 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_tools()
     root = Path(tempfile.mkdtemp(prefix="imgproxy-bench-"))
     inputs = write_inputs(root, COPIES)
-    cases = CASES[:1] if args.quick else CASES
     results = Results(CORES, seconds, CONNECTIONS)
-    for case, (raw_rate, pipeline_rate) in zip(
-        cases, in_process(cases, inputs, seconds), strict=True
-    ):
-        results.cases.append(CaseRow(case.name, raw_rate, pipeline_rate, LoadResult(0, 0, 0, 0)))
-    for shrink in (8, 4):
-        decode = functools.partial(raw.jpeg_decode_only, shrink=shrink)
-        results.decode_limits[shrink] = raw.throughput(decode, inputs["large.jpg"], CORES, seconds)
-    imgproxy_section(root, results, seconds, args.quick)
+    imgproxy_section(root, inputs, results, seconds, args.quick)
     if not args.quick:
         cache_hit_section(root, results, seconds)
         results.rss_16_mb = peak_rss_under_16_renders(root)
