@@ -12,7 +12,7 @@ from typing import Any, TypeGuard
 from imgproxy.config import LogSettings
 
 REQUESTS_LOGGER = "imgproxy.requests"
-_requests = logging.getLogger(REQUESTS_LOGGER)
+REQUESTS_LOG = logging.getLogger(REQUESTS_LOGGER)
 
 # No line shows a thread, a process or an asyncio task: every LogRecord skips looking them up,
 # a third of its cost on the request lines of hot answers.
@@ -138,12 +138,13 @@ class BatchedLines(logging.StreamHandler):
 def write_request_line(line: str, level: int) -> None:
     """A finished request line to the requests logger: straight into its batch when a batch is
     all the logger has (the server's set-up), else as a LogRecord to whatever handles it."""
-    handlers = _requests.handlers
-    if len(handlers) == 1 and _batch_only(handlers[0], level) and not _requests.filters:
+    handlers = REQUESTS_LOG.handlers
+    if len(handlers) == 1 and _batch_only(handlers[0], level) and not REQUESTS_LOG.filters:
         handlers[0].add(line, level)
     else:
         # Without Logger.log's search of the stack for the caller, which no line shows.
-        _requests.handle(_requests.makeRecord(_requests.name, level, "", 0, line, (), None))
+        record = REQUESTS_LOG.makeRecord(REQUESTS_LOGGER, level, "", 0, line, (), None)
+        REQUESTS_LOG.handle(record)
 
 
 def _batch_only(handler: logging.Handler, level: int) -> TypeGuard[BatchedLines]:
@@ -151,7 +152,7 @@ def _batch_only(handler: logging.Handler, level: int) -> TypeGuard[BatchedLines]
 
 
 def flush_request_lines() -> None:
-    for handler in logging.getLogger(REQUESTS_LOGGER).handlers:
+    for handler in REQUESTS_LOG.handlers:
         handler.flush()
 
 

@@ -18,9 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from imgproxy import metrics
 from imgproxy.config import LogSettings
 from imgproxy.errors import ImgproxyError
-from imgproxy.logs import REQUESTS_LOGGER, encode_json, stamp, write_request_line
+from imgproxy.logs import REQUESTS_LOG, encode_json, stamp, write_request_line
 
-log = logging.getLogger(REQUESTS_LOGGER)
 # Where the error handlers note, in the request's state, the error an answer carries.
 ERROR = "logged_error"
 # Query parameters whose values never reach a log line: the signature, and common names of
@@ -125,7 +124,7 @@ class RequestLines:
     def answered(self, route: str, scope: Scope, sent: Sent, seconds: float) -> None:
         metrics.request_answered(route, sent.status, seconds)
         level = logging.ERROR if sent.status >= 500 else logging.INFO
-        if self.lines and log.isEnabledFor(level):
+        if self.lines and REQUESTS_LOG.isEnabledFor(level):
             write_request_line(self.line(line_fields(scope, sent, seconds, level)), level)
 
 
