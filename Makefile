@@ -10,7 +10,7 @@ FONT_PACKAGES := fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-
 DEBIAN_PACKAGES := $(FONT_PACKAGES) redis-server chromium wrk gifsicle
 IMAGE ?= imgproxy
 
-.PHONY: run test fuzz lint format bench samples gallery docs system docker clean
+.PHONY: run test fuzz lint format bench samples gallery docs system fonts docker clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,recognition]'
 	touch $(STAMP)
 
-# Installs the Debian packages as root where apt-get exists; without them text layers use the
-# fallback font and the Redis tests are skipped.
-system:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# Installs the Debian packages given as root where apt-get exists; without them text layers use
+# the fallback font and the Redis tests are skipped.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
@@ -29,10 +29,18 @@ system:
 	else \
 		echo "system: missing$$(echo " $$missing") (install them as root)"; \
 	fi
+endef
+
+system:
+	$(call apt_install,$(DEBIAN_PACKAGES))
+
+# What serving needs of the system: the fonts of text layers.
+fonts:
+	$(call apt_install,$(FONT_PACKAGES))
 
 # The playground is on here (config/imgproxy.toml keeps the built-in default, off) unless the
 # environment says otherwise.
-run: $(STAMP) system
+run: $(STAMP) fonts
 	IMGPROXY_PLAYGROUND_ENABLED=$${IMGPROXY_PLAYGROUND_ENABLED:-true} $(BIN)/imgproxy serve --config $(CONFIG)
 
 test: $(STAMP) system

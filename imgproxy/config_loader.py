@@ -70,8 +70,9 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("_")
-        if section in sections and key:
-            raw.setdefault(section, {})[key] = value
+        if section not in sections or not key:
+            raise ConfigError(f"{name}: no such setting (IMGPROXY_<SECTION>_<KEY>)")
+        raw.setdefault(section, {})[key] = value
 
 
 def _build_section(section: str, factory: Any, given: Mapping[str, Any]) -> Any:

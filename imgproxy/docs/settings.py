@@ -30,7 +30,8 @@ CONFIG_INTRO = (
     "`IMGPROXY_CONFIG`, else none, which is the same as [config/imgproxy.toml]"
     "(../config/imgproxy.toml): every key below at its default, with these descriptions as "
     f"comments. {OVERRIDES} `serve`'s `--host`, `--port` and `--workers` override `[server]` "
-    "last. A bad value, from any of them, stops start-up with one line that names the key."
+    "last. A bad value, from any of them, stops start-up with one line that names the key; so "
+    "does an `IMGPROXY_` variable that names no setting (`IMGPROXY_SERVR_PORT`)."
 )
 COMMENT_WIDTH = 98
 MARKDOWN_WIDTH = 100

@@ -97,6 +97,13 @@ def test_repeating_a_parameter_with_the_same_value_is_fine():
         ("rotate=720", "rotate"),
         ("pad=-1", "pad"),
         ("trim=yes-please", "trim"),
+        ("width=1_0", "width"),
+        ("width=%2B5", "width"),
+        ("width=%D9%A3", "width"),
+        ("rotate=%EF%BC%99%EF%BC%90", "rotate"),
+        ("rotate=1e2", "rotate"),
+        ("crop=%D9%A3,0,10,10", "crop"),
+        ("filter=%D9%A3", "filter"),
     ],
 )
 def test_malformed_values_are_400_naming_the_parameter(query, param):
