@@ -181,6 +181,14 @@ def test_adjustments_work_on_grey_originals(render):
         ("filter=glow", "filter"),
         ("colorize_intensity=50", "colorize_intensity"),
         ("sharp_radius=5", "sharp_radius"),
+        ("gamma=2", "gamma"),
+        ("saturation=-1.01", "saturation"),
+        ("vibrance=3", "vibrance"),
+        ("warmth=1.5", "warmth"),
+        ("highlights=-2", "highlights"),
+        ("shadow=2", "shadow"),
+        ("auto_fix=maybe", "auto_fix"),
+        ("auto_level=perhaps", "auto_level"),
     ],
 )
 def test_bad_adjustment_values_are_400_naming_the_parameter(render, query, param):

@@ -133,12 +133,6 @@ def test_text_scale_fits_the_text_into_that_percent_of_the_image():
     assert 140 <= width <= 150 and height <= 60
 
 
-def test_arial_bold_and_times_render_different_glyph_widths():
-    arial = text_image("Hello World", "Arial Bold 40", (0, 0, 0, 255))
-    times = text_image("Hello World", "Times 40", (0, 0, 0, 255))
-    assert abs(arial.width - times.width) > 5
-
-
 def test_text_colour_alpha_makes_see_through_text():
     text = text_image("Hi", "40", (255, 0, 0, 128))
     assert text.bands == 4 and text[3].max() <= 128

@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from imgproxy.pipeline.fonts import FALLBACK, FAMILIES, font_table
 from tests.support.images import BLUE, RED, close, pixels, png, solid
 from tests.support.origin_server import OriginServer
 from tests.support.server import running_server
@@ -122,6 +123,19 @@ def test_a_relative_layer_follows_the_url_of_a_source_url_image(open_client, rem
     assert response.status_code == 200 and close(px[5, 5], RED) and close(px[95, 195], BLUE)
 
 
+def test_a_required_layer_whose_origin_fails_is_502_naming_it(open_client, remote):
+    layers = [{"url": f"{remote.url}/status/500", "required": True}]
+    response = get(open_client, layers=layers)
+    error = response.json()["error"]
+    assert response.status_code == 502 and response.headers["cache-control"] == "no-store"
+    assert error["param"] == "layers" and "layers item 0" in error["message"]
+
+
+def test_a_failing_layer_that_is_not_required_is_left_out(open_client, remote):
+    response = get(open_client, layers=[{"url": f"{remote.url}/status/500"}])
+    assert response.status_code == 200 and close(pixels(response.content)[50, 100], BLUE)
+
+
 def test_a_rooted_watermark_path_goes_to_the_origin_host_through_its_route(open_client, remote):
     response = get(
         open_client,
@@ -181,4 +195,4 @@ def test_bad_layers_are_400_naming_the_parameter_and_the_item(client):
 def test_health_lists_what_each_font_family_maps_to(client):
     fonts = client.get("/health", params={"fonts": "1"}).json()["fonts"]
     assert {"arial", "times new roman", "courier new", "verdana", "open sans"} <= set(fonts)
-    assert all(isinstance(font, str) and font for font in fonts.values())
+    assert fonts == font_table() and fonts["arial"] in FAMILIES["arial"] + (FALLBACK,)
