@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.costs import CostRow, table
 from benchmarks.fidelity import Point, size_at
 from benchmarks.load import LoadResult
 
@@ -46,6 +47,8 @@ class Results:
     # 8 is the fastest decode to 400 px, 4 the one our default pipeline does.
     decode_limits: dict[int, float] = field(default_factory=dict)
     fidelity: list[Fidelity] = field(default_factory=list)
+    # crop=face, quality=auto and recognition beside the same requests without them.
+    costs: list[CostRow] = field(default_factory=list)
 
 
 def _ratio(a: float, b: float) -> str:
@@ -156,6 +159,8 @@ def markdown(results: Results) -> str:
     lines += _extras(results)
     if results.fidelity:
         lines += ["", *fidelity_table(results)]
+    if results.costs:
+        lines += ["", "Per request, one thread, in-process:", "", *table(results.costs)]
     return "\n".join(lines) + "\n"
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks import raw, servers
+from benchmarks import costs, raw, servers
 from benchmarks.cases import CASES, COPIES, QUALITY_AUTO, QUALITY_FIXED, Case
 from benchmarks.fidelity import curve
 from benchmarks.inputs import write_inputs
@@ -200,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.rss_16_mb = peak_rss_under_16_renders(root)
         thumbor_section(root, results, seconds)
         fidelity_section(root, results, inputs)
+        results.costs = costs.measure(inputs, seconds)
     report = markdown(results)
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)

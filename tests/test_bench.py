@@ -8,6 +8,9 @@ import sys
 
 import pyvips
 
+from benchmarks import costs
+from benchmarks.inputs import face_jpeg, large_jpeg
+
 
 def test_a_quick_benchmark_run_writes_its_report_and_plot(tmp_path):
     subprocess.run(
@@ -24,3 +27,14 @@ def test_a_quick_benchmark_run_writes_its_report_and_plot(tmp_path):
     assert re.fullmatch(r"\d+\.\d\d", cells[7]), cells
     plot = pyvips.Image.new_from_file(str(tmp_path / "latest.png"))
     assert plot.width > 500 and plot.height > 200
+
+
+def test_the_cost_table_has_a_row_per_feature_with_its_plain_twin():
+    inputs = {"face.jpg": face_jpeg(), "large.jpg": large_jpeg()}
+    rows = costs.measure(inputs, 0.2)
+    assert [row.cost.name for row in rows] == [cost.name for cost in costs.COSTS]
+    assert all(row.ms > 0 and row.plain_ms > 0 and row.first_ms > 0 for row in rows)
+    face = rows[0]
+    assert face.ms > face.plain_ms
+    lines = costs.table(rows)
+    assert len(lines) == 2 + len(rows) and lines[2].startswith("| crop=face 300x300 |")

@@ -83,3 +83,13 @@ def test_serve_starts_the_server_with_workers_and_answers_health(tmp_path):
             f"http://127.0.0.1:{admin_port}/stats", headers={"Authorization": "Bearer t"}, timeout=5
         )
         assert admin.status_code == 200 and "requests" in admin.json()
+
+
+def test_the_admin_api_is_off_unless_enabled(tmp_path):
+    config = tmp_path / "imgproxy.toml"
+    port, admin_port = free_port(), free_port()
+    config.write_text(f'[cache]\ndir = "{tmp_path / "cache"}"\n[admin]\nport = {admin_port}\n')
+    with serve_process(config, port):
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{admin_port}/stats", timeout=2)

@@ -68,6 +68,7 @@ def test_imgproxy_config_names_the_file(tmp_path):
         ("", {"IMGPROXY_OUTPUT_AUTO_AVIF": "perhaps"}, "[output] auto_avif"),
         ("[log]\nflush_ms = -1\n", {}, "[log] flush_ms"),
         ("", {"IMGPROXY_LOG_FLUSH_MS": "soon"}, "[log] flush_ms"),
+        ("[admin]\nenabled = true\n", {}, "[admin] token"),
         ("", {"IMGPROXY_SERVR_PORT": "9000"}, "IMGPROXY_SERVR_PORT"),
         ("", {"IMGPROXY_SERVER": "x"}, "IMGPROXY_SERVER"),
         ("[server\n", {}, "imgproxy.toml"),

@@ -16,7 +16,10 @@ from imgproxy.pipeline.sizing import jpeg_shrink, output_scale
 # Loaders libvips marks untrusted (SVG, PDF, ImageMagick, MATLAB, ...) parse formats too rich to
 # expose to files from the internet.
 pyvips.block_untrusted_set(True)
-SVG_START = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*(<!DOCTYPE[^>]*>\s*)?<svg", re.S)
+# What libvips may read from a request, by loader; it also trusts text formats such as its
+# matrix files, which no image on the web is.
+READABLE = frozenset({"jpeg", "png", "webp", "gif", "avif", "heif", "tiff"})
+SVG_START = re.compile(rb"^(\xef\xbb\xbf)?\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*(<!DOCTYPE[^>]*>\s*)?<svg", re.S)
 
 # Orientations 5-8 turn the image a quarter: width and height swap.
 SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
@@ -73,11 +76,14 @@ def open_image(data: bytes, **options: Any) -> pyvips.Image:
     try:
         # A source reads `data` where it lies; new_from_buffer would copy it first (0.2 ms for
         # 3 MB, twice per render). The render keeps `data` alive while libvips reads it.
-        return pyvips.Image.new_from_source(pyvips.Source.new_from_memory(data), "", **options)
+        image = pyvips.Image.new_from_source(pyvips.Source.new_from_memory(data), "", **options)
     except pyvips.Error as exc:
         raise UndecodableImage(
             f"the bytes are not an image we can read ({vips_reason(exc)})"
         ) from None
+    if _format(image) not in READABLE:
+        raise UndecodableImage(f"{_format(image)} files are not read here")
+    return image
 
 
 def read_info(header: pyvips.Image, data: bytes) -> SourceInfo:

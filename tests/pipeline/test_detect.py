@@ -37,11 +37,19 @@ def test_no_face_is_found_in_a_plain_image():
     assert faces(solid(300, 200, (120, 140, 160))) == []
 
 
-def test_crop_face_in_a_box_keeps_the_face(render):
+def face_centres(body: bytes) -> list[tuple[float, float]]:
+    """Centres of the faces found in an output, found at twice its size."""
+    found = faces(pyvips.Image.new_from_buffer(body, "").resize(2))
+    return [((f.x + f.width / 2) / 2, (f.y + f.height / 2) / 2) for f in found]
+
+
+def test_crop_face_in_a_box_centres_the_face(render):
     out = render(PHOTO, "width=100&height=300&crop=face&format=png")
     assert (out.width, out.height) == (100, 300)
-    image = pyvips.Image.new_from_buffer(out.body, "")
-    assert faces(image.resize(2))
+    [(x, _)] = face_centres(out.body)
+    assert abs(x - 50) <= 8
+    [(centred_x, _)] = face_centres(render(PHOTO, "width=100&height=300&crop=fit&format=png").body)
+    assert abs(centred_x - 50) > 15
 
 
 def test_crop_face_alone_cuts_the_image_to_the_face(render):
@@ -58,14 +66,29 @@ def test_crop_face_zooms_out_and_pads_when_the_faces_do_not_fit(render):
     assert close(px[2, 60], RED) and close(px[297, 60], RED)
 
 
+def red_columns(body: bytes) -> np.ndarray:
+    px = pixels(body)
+    return np.nonzero(((px[..., 0] > 150) & (px[..., 1] < 100)).any(axis=0))[0]
+
+
 def test_crop_face_without_faces_falls_back_to_the_attention_crop(render):
-    out = render(png(solid(300, 200, (10, 200, 10))), "width=50&height=50&crop=face")
-    assert (out.width, out.height) == (50, 50)
+    # A red square near the right edge: the centred crop misses it, attention keeps it whole.
+    image = png(solid(300, 100, (40, 40, 40)).insert(solid(40, 40, RED), 255, 30))
+    out = render(image, "width=100&height=50&crop=face&format=png")
+    assert (out.width, out.height) == (100, 50)
+    red = red_columns(out.body)
+    assert len(red) >= 18 and red.max() >= 95
+    assert not red_columns(render(image, "width=100&height=50&crop=fit&format=png").body).size
 
 
-def test_crop_entropy_fills_the_box(render):
-    out = render(PHOTO, "width=200&height=100&crop=entropy")
-    assert (out.width, out.height) == (200, 100)
+def test_crop_entropy_moves_the_box_onto_the_detail(render):
+    noise = np.random.default_rng(1).integers(0, 255, (100, 60, 3), dtype=np.uint8)
+    texture = pyvips.Image.new_from_array(noise).copy(interpretation="srgb")
+    image = png(solid(300, 100, (128, 128, 128)).insert(texture, 10, 0))
+    entropy = pixels(render(image, "width=100&height=50&crop=entropy&format=png").body)
+    centred = pixels(render(image, "width=100&height=50&crop=fit&format=png").body)
+    assert entropy.shape[:2] == (50, 100)
+    assert entropy[:, 20:40].std() > 10 and centred[:, 20:40].std() < 1
 
 
 def test_crop_entropy_needs_width_and_height(render):

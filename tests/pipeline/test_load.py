@@ -8,7 +8,7 @@ import pyvips
 from imgproxy.errors import SourceTooLarge, UndecodableImage
 from imgproxy.params.decode import DecodeOptions, decode
 from imgproxy.pipeline.context import Context, RenderOptions
-from imgproxy.pipeline.load import load
+from imgproxy.pipeline.load import load, open_image
 from tests.support.images import RED, close, jpeg, pixels, png, quadrants, solid
 
 
@@ -112,3 +112,16 @@ def test_a_half_cut_original_is_undecodable_whatever_the_steps(render, query, fm
     whole = jpeg(quadrants(320, 240)) if fmt == "jpeg" else png(quadrants(320, 240))
     with pytest.raises(UndecodableImage):
         render(whole[: len(whole) // 2], query)
+
+
+def test_libvips_loaders_marked_untrusted_are_blocked():
+    # Straight to libvips, past the server's own SVG check: only the block refuses it.
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>'
+    with pytest.raises(pyvips.Error):
+        pyvips.Image.new_from_buffer(svg, "")
+
+
+def test_formats_outside_the_web_formats_are_refused():
+    with pytest.raises(UndecodableImage) as err:
+        open_image(b"2 2\n1 2\n3 4\n")
+    assert "matrix" in str(err.value)

@@ -21,14 +21,17 @@ LAST_MODIFIED = formatdate(1_700_000_000, usegmt=True)
 
 
 class OriginServer:
-    """`with OriginServer({"a.jpg": b"..."}) as origin:` serves at `origin.url`.
+    """`with OriginServer({"a.jpg": b"..."}) as origin:` serves at `origin.url`; `types` gives
+    paths a Content-Type other than their name's.
 
     Special paths: status/<code>, slow/<seconds>, drip, endless, reset, redirect/<path>,
     redirect-to/<host:port>/<path>.
     """
 
-    def __init__(self, files: dict[str, bytes]) -> None:
+    def __init__(self, files: dict[str, bytes], types: dict[str, str] | None = None) -> None:
         self.files = dict(files)
+        # Content-Type by path, where it must not be the one the name suggests.
+        self.types = dict(types or {})
         self.requests: list[str] = []
         self.hosts: list[str] = []
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
@@ -96,7 +99,9 @@ def _handler_for(origin: OriginServer) -> type[BaseHTTPRequestHandler]:
                 200,
                 body,
                 {
-                    "Content-Type": mimetypes.guess_type(path)[0] or "application/octet-stream",
+                    "Content-Type": origin.types.get(path)
+                    or mimetypes.guess_type(path)[0]
+                    or "application/octet-stream",
                     "ETag": f'"{hashlib.sha1(body).hexdigest()}"',
                     "Last-Modified": LAST_MODIFIED,
                 },

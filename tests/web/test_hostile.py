@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.origin_server import OriginServer
 from tests.support.server import running_server
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_hostile_corpus.py"
@@ -66,3 +67,21 @@ def test_every_hostile_file_gets_its_status_quickly_and_the_server_stays_healthy
     assert not wrong, wrong
     assert not slow, slow
     assert client.get("/health").text == "healthy"
+
+
+def test_an_http_origin_lying_about_content_types_changes_no_status(corpus, tmp_path_factory):
+    """The bytes decide: images sent as text/html render, the rest sent as image/jpeg do not."""
+    folder, expected = corpus
+    statuses = expected["width=100"]
+    files = {name: (folder / name).read_bytes() for name in statuses}
+    types = {
+        name: "text/html" if status == 200 else "image/jpeg" for name, status in statuses.items()
+    }
+    with OriginServer(files, types) as origin:
+        settings = {
+            "origin": {"kind": "http", "url": origin.url},
+            "cache": {"dir": str(tmp_path_factory.mktemp("cache"))},
+        }
+        with running_server(settings) as url, httpx.Client(base_url=url, timeout=30) as http:
+            got = {name: http.get(f"/{name}?width=100").status_code for name in statuses}
+    assert got == statuses

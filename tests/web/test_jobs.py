@@ -239,16 +239,20 @@ def test_jobs_run_through_redis_when_configured(tmp_path):
             assert http.get("/redis/e.png?width=18").headers["x-cache"] == "HIT"
 
 
-def test_imgproxy_worker_runs_jobs_that_the_server_only_queues(tmp_path):
+def run_worker_job(tmp_path, **jobs: object) -> None:
+    """A server that only queues, and `imgproxy worker` in its own process running the job."""
     cache, root = tmp_path / "cache", tmp_path / "originals"
     root.mkdir()
     config = tmp_path / "imgproxy.toml"
-    config.write_text(f'[origin]\nroot = "{root}"\n[cache]\ndir = "{cache}"\n')
-    settings = settings_for(cache, root, consumer=False)
+    redis_line = f'redis_url = "{jobs["redis_url"]}"\n' if "redis_url" in jobs else ""
+    config.write_text(f'[origin]\nroot = "{root}"\n[cache]\ndir = "{cache}"\n[jobs]\n{redis_line}')
+    settings = settings_for(cache, root, consumer=False, **jobs)
     with running_server(settings) as url, httpx.Client(base_url=url, timeout=30) as http:
         location = submit(http, "/worker/f.png", ["width=19"], {"Prefer": "respond-async"}).headers[
             "location"
         ]
+        time.sleep(0.3)
+        assert http.get(location).json()["status"] == "queued"
         worker = subprocess.Popen(
             [sys.executable, "-m", "imgproxy", "worker", "--config", str(config)],
             stdout=subprocess.DEVNULL,
@@ -256,6 +260,16 @@ def test_imgproxy_worker_runs_jobs_that_the_server_only_queues(tmp_path):
         )
         try:
             assert finished(http, location)["status"] == "done"
+            assert http.get("/worker/f.png?width=19").headers["x-cache"] == "HIT"
         finally:
             worker.terminate()
             worker.wait(timeout=30)
+
+
+def test_imgproxy_worker_runs_jobs_that_the_server_only_queues(tmp_path):
+    run_worker_job(tmp_path)
+
+
+def test_imgproxy_worker_takes_jobs_from_redis(tmp_path):
+    with redis_server(tmp_path) as redis_url:
+        run_worker_job(tmp_path, redis_url=redis_url)
