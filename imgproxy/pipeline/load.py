@@ -19,7 +19,9 @@ pyvips.block_untrusted_set(True)
 # What libvips may read from a request, by loader; it also trusts text formats such as its
 # matrix files, which no image on the web is.
 READABLE = frozenset({"jpeg", "png", "webp", "gif", "avif", "heif", "tiff"})
-SVG_START = re.compile(rb"^(\xef\xbb\xbf)?\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*(<!DOCTYPE[^>]*>\s*)?<svg", re.S)
+SVG_START = re.compile(
+    rb"^(\xef\xbb\xbf)?\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*(<!DOCTYPE[^>]*>\s*)?<svg", re.S
+)
 
 # Orientations 5-8 turn the image a quarter: width and height swap.
 SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
