@@ -13,10 +13,12 @@ from imgproxy.params.layers import parse_layers, parse_position
 from imgproxy.params.plan import BOX_MODES, Layer, Region
 
 TRUE_WORDS = ("true", "1", "yes", "on")
-# ASCII only: int() and float() also take other scripts' digits, underscores and a plus sign.
+FALSE_WORDS = ("false", "0", "no", "off")
+# ASCII only: int(), float() and str.isdigit() also take other scripts' digits, and the first
+# two underscores and a plus sign.
+COUNT_TEXT = re.compile(r"[0-9]+")
 INTEGER_TEXT = re.compile(r"-?[0-9]+")
 NUMBER_TEXT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-FALSE_WORDS = ("false", "0", "no", "off")
 
 
 class ValueType(Protocol):
@@ -35,9 +37,9 @@ class Integer:
         return f"integer {self.lo}-{self.hi}" if self.hi is not None else f"integer >= {self.lo}"
 
     def parse(self, text: str, presets: Mapping[str, str]) -> int:
-        if not INTEGER_TEXT.fullmatch(text.strip()):
+        if not INTEGER_TEXT.fullmatch(digits := text.strip()):
             raise ValueError(f"must be an {self.description}, got {text!r}")
-        value = int(text.strip())
+        value = int(digits)
         if value < self.lo or (self.hi is not None and value > self.hi):
             raise ValueError(f"must be an {self.description}, got {text!r}")
         return value
@@ -53,9 +55,9 @@ class Number:
         return f"number {self.lo:g} to {self.hi:g}"
 
     def parse(self, text: str, presets: Mapping[str, str]) -> float:
-        if not NUMBER_TEXT.fullmatch(text.strip()):
+        if not NUMBER_TEXT.fullmatch(digits := text.strip()):
             raise ValueError(f"must be a {self.description}, got {text!r}")
-        value = float(text.strip())
+        value = float(digits)
         if not self.lo <= value <= self.hi:
             raise ValueError(f"must be a {self.description}, got {text!r}")
         return value
@@ -142,21 +144,16 @@ def _region(text: str) -> Region:
     return Region(x, y, width, height)
 
 
-def _is_count(text: str) -> bool:
-    """ASCII digits only (str.isdigit also takes other scripts' digits)."""
-    return bool(INTEGER_TEXT.fullmatch(text)) and not text.startswith("-")
-
-
 def _region_origin(part: str, text: str) -> int | None:
     if part == "center":
         return None
-    if _is_count(part):
+    if COUNT_TEXT.fullmatch(part):
         return int(part)
     raise ValueError(f"region x and y must be integers >= 0 or center, got {text!r}")
 
 
 def _region_size(part: str, text: str) -> int:
-    if _is_count(part) and int(part) > 0:
+    if COUNT_TEXT.fullmatch(part) and int(part) > 0:
         return int(part)
     raise ValueError(f"region w and h must be integers >= 1, got {text!r}")
 
@@ -174,7 +171,7 @@ class Filter:
 
     def parse(self, text: str, presets: Mapping[str, str]) -> str:
         word = text.strip().lower()
-        if _is_count(word) and 1 <= int(word) <= len(FILTER_NAMES):
+        if COUNT_TEXT.fullmatch(word) and 1 <= int(word) <= len(FILTER_NAMES):
             return FILTER_NAMES[int(word) - 1]
         if word in FILTER_NAMES:
             return word

@@ -8,7 +8,7 @@ import pyvips
 from imgproxy.errors import SourceTooLarge, UndecodableImage
 from imgproxy.params.decode import DecodeOptions, decode
 from imgproxy.pipeline.context import Context, RenderOptions
-from imgproxy.pipeline.load import load, open_image
+from imgproxy.pipeline.load import load, sniff
 from tests.support.images import RED, close, jpeg, pixels, png, quadrants, solid
 
 
@@ -123,5 +123,5 @@ def test_libvips_loaders_marked_untrusted_are_blocked():
 
 def test_formats_outside_the_web_formats_are_refused():
     with pytest.raises(UndecodableImage) as err:
-        open_image(b"2 2\n1 2\n3 4\n")
+        sniff(b"2 2\n1 2\n3 4\n")
     assert "matrix" in str(err.value)
