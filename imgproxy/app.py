@@ -147,7 +147,11 @@ def build_state(settings: Settings) -> AppState:
         sources=sources,
         results=results,
         stats=Stats(cache_dir / "stats"),
-        pool=RenderPool(settings.server.slots(), settings.server.queue_size),
+        pool=RenderPool(
+            settings.server.slots(),
+            settings.server.queue_size,
+            settings.server.release_memory_after_ms / 1000,
+        ),
         coalescer=Coalescer(),
         preprocessor=preprocessor,
         jobs=Jobs(build_huey(settings), preprocessor, settings.jobs.report_retention_days),

@@ -60,6 +60,13 @@ class ServerSettings:
         lo=0,
         hi=64,
     )
+    release_memory_after_ms: int = _setting(
+        1000,
+        "Once no render has run for this long, the process hands the memory its renders freed "
+        "back to the system (glibc's malloc_trim); 0 never does.",
+        lo=0,
+        hi=3_600_000,
+    )
 
     def slots(self) -> int:
         """Render slots in force: the configured number, or one per core when 0."""

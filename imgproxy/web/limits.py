@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from imgproxy import metrics
 from imgproxy.errors import ClientGone, Overloaded
+from imgproxy.memory import release_free_memory
 
 T = TypeVar("T")
 RETRY_AFTER_S = 1
@@ -21,13 +22,18 @@ class RenderPool:
 
     Waiting renders queue inside the thread pool itself: a thread that finishes one takes the
     next at once, without a round trip through the event loop that would leave a core idle.
+
+    When the last render ends and none starts for `release_after_s` seconds, the memory the
+    renders freed goes back to the system; 0 leaves it with the C library.
     """
 
-    def __init__(self, slots: int, queue_size: int) -> None:
+    def __init__(self, slots: int, queue_size: int, release_after_s: float = 0.0) -> None:
         self.slots = slots
         self.queue_size = queue_size
+        self.release_after_s = release_after_s
         self._executor = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="render")
         self._admitted = 0
+        self._release_timer: asyncio.TimerHandle | None = None
         metrics.render_slots(slots)
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
@@ -37,6 +43,7 @@ class RenderPool:
         if self._admitted >= self.slots + self.queue_size:
             raise Overloaded("all render slots and the wait queue are busy; retry shortly")
         self._admitted += 1
+        self._cancel_release()
         metrics.render_waiting(1)
         loop = asyncio.get_running_loop()
         job = self._executor.submit(_in_slot, fn, *args)
@@ -55,8 +62,22 @@ class RenderPool:
             metrics.render_running(-1)
             # Nobody may be waiting any more: the exception counts as seen, not as lost.
             job.exception()
+        if self._admitted == 0 and self.release_after_s > 0:
+            loop = asyncio.get_running_loop()
+            self._release_timer = loop.call_later(self.release_after_s, self._release_memory)
+
+    def _release_memory(self) -> None:
+        """In a render thread, which is idle now: trimming takes a few milliseconds."""
+        self._release_timer = None
+        self._executor.submit(release_free_memory)
+
+    def _cancel_release(self) -> None:
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+            self._release_timer = None
 
     def close(self) -> None:
+        self._cancel_release()
         self._executor.shutdown(wait=True, cancel_futures=True)
         metrics.render_slots(-self.slots)
 

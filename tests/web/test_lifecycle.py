@@ -1,11 +1,15 @@
-"""Backpressure details: coalescing, clients that leave, and a shutdown that finishes requests."""
+"""Backpressure details: coalescing, clients that leave, memory handed back once renders stop,
+and a shutdown that finishes requests."""
 
 from __future__ import annotations
 
 import asyncio
+import platform
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -140,6 +144,27 @@ def test_the_render_pool_refuses_beyond_slots_and_queue():
     assert results.count(True) == 2 and sum(isinstance(r, Overloaded) for r in results) == 1
 
 
+def test_memory_goes_back_only_once_renders_have_stopped(monkeypatch):
+    """Renders back to back never trim; one quiet spell after the last one trims once."""
+    releases: list[float] = []
+    monkeypatch.setattr(
+        "imgproxy.web.limits.release_free_memory", lambda: releases.append(time.monotonic())
+    )
+
+    async def scenario() -> tuple[int, int, float]:
+        pool = RenderPool(slots=1, queue_size=4, release_after_s=0.1)
+        for _ in range(6):
+            await pool.run(time.sleep, 0.05)
+        during = len(releases)
+        last_done = time.monotonic()
+        await asyncio.sleep(0.4)
+        pool.close()
+        return during, len(releases), releases[0] - last_done if releases else 0.0
+
+    during, after, delay = asyncio.run(scenario())
+    assert during == 0 and after == 1 and delay >= 0.09
+
+
 def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
     root = tmp_path / "originals"
     root.mkdir()
@@ -159,3 +184,36 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
         assert answer[0].headers["content-type"] == "image/png"
         # uvicorn re-raises the signal once it has shut down cleanly.
         assert server.wait(timeout=60) in (0, -signal.SIGTERM)
+
+
+def resident_mb(pid: int) -> float:
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return int(fields["VmRSS"].split()[0]) / 1024
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
+def test_a_server_at_rest_hands_its_renders_memory_back(tmp_path):
+    root = tmp_path / "originals"
+    root.mkdir()
+    (root / "big.jpg").write_bytes(jpeg(astronaut().resize(6.0)))
+    config = tmp_path / "imgproxy.toml"
+    config.write_text(
+        f'[origin]\nroot = "{root}"\n[cache]\ndir = "{tmp_path / "cache"}"\nresult_size_mb = 0\n'
+        "memory_mb = 0\n[server]\nrelease_memory_after_ms = 500\n"
+    )
+    port = free_port()
+    with serve_process(config, port) as server:
+
+        def render(width: int) -> int:
+            url = f"http://127.0.0.1:{port}/big.jpg?width={width}&format=png"
+            return httpx.get(url, timeout=60).status_code
+
+        for widths in ((3000, 2990), (2980, 2970), (2960, 2950)):
+            with ThreadPoolExecutor(len(widths)) as clients:
+                assert list(clients.map(render, widths)) == [200] * len(widths)
+        busy = resident_mb(server.pid)
+        time.sleep(1.5)
+        rested = resident_mb(server.pid)
+    assert busy - rested > 30
