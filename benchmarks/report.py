@@ -9,6 +9,9 @@ from benchmarks.costs import CostRow, table
 from benchmarks.fidelity import Point, size_at
 from benchmarks.load import LoadResult
 
+# Seconds a server rests after the mix before its resident memory is read.
+REST_S = 2.5
+
 
 @dataclass(frozen=True)
 class CaseRow:
@@ -35,6 +38,8 @@ class Results:
     thumbor_trials: dict[str, float] = field(default_factory=dict)
     mix: dict[str, LoadResult] = field(default_factory=dict)
     mix_rss_mb: dict[str, float] = field(default_factory=dict)
+    # Resident memory a few seconds after the mix, once the server has nothing to do.
+    mix_rest_rss_mb: dict[str, float] = field(default_factory=dict)
     hit: LoadResult | None = None
     # Case 7 with `[log] requests = false`: what one request line costs a hot answer.
     hit_unlogged: LoadResult | None = None
@@ -169,7 +174,8 @@ def _extras(results: Results) -> list[str]:
     for name, mix in results.mix.items():
         lines.append(
             f"- mix of cases 1-6, {name}: {mix.per_second:.1f} req/s, p99 {mix.p99_ms:.0f} ms, "
-            f"peak RSS {results.mix_rss_mb[name]:.0f} MB"
+            f"peak RSS {results.mix_rss_mb[name]:.0f} MB, "
+            f"{results.mix_rest_rss_mb[name]:.0f} MB {REST_S:g} s after"
         )
     for shrink, limit in results.decode_limits.items():
         lines.append(

@@ -24,7 +24,7 @@ from benchmarks.cases import CASES, COPIES, QUALITY_AUTO, QUALITY_FIXED, Case
 from benchmarks.fidelity import curve
 from benchmarks.inputs import write_inputs
 from benchmarks.load import LoadResult, load
-from benchmarks.report import CaseRow, Fidelity, Results, markdown, plot
+from benchmarks.report import REST_S, CaseRow, Fidelity, Results, markdown, plot
 from benchmarks.thumbor import check_tools, thumbor
 
 CORES = os.cpu_count() or 1
@@ -111,6 +111,8 @@ def imgproxy_section(
     with servers.imgproxy(root, free_port(), free_port(), result_cache_mb=0) as server:
         results.mix["imgproxy"] = served(server.base, _mixed(c.paths() for c in CASES), seconds * 2)
         results.mix_rss_mb["imgproxy"] = server.peak_rss_mb()
+        time.sleep(REST_S)
+        results.mix_rest_rss_mb["imgproxy"] = server.rss_mb()
 
 
 def cache_hit_section(root: Path, results: Results, seconds: float) -> None:
@@ -155,6 +157,8 @@ def thumbor_section(root: Path, results: Results, seconds: float) -> None:
             server.base, _mixed(c.thumbor_paths() for c in CASES), seconds * 2
         )
         results.mix_rss_mb["thumbor"] = server.peak_rss_mb()
+        time.sleep(REST_S)
+        results.mix_rest_rss_mb["thumbor"] = server.rss_mb()
 
 
 def fidelity_section(root: Path, results: Results, inputs: dict[str, bytes]) -> None:

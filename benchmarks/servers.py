@@ -37,10 +37,17 @@ class Server:
 
     def peak_rss_mb(self) -> float:
         """Summed high-water resident sets (VmHWM) of the server's processes, in MB."""
+        return self._summed_mb("VmHWM:")
+
+    def rss_mb(self) -> float:
+        """Summed resident sets (VmRSS) of the server's processes now, in MB."""
+        return self._summed_mb("VmRSS:")
+
+    def _summed_mb(self, field: str) -> float:
         total = 0
         for pid in self.pids():
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
+                if line.startswith(field):
                     total += int(line.split()[1])
         return total / 1024
 

@@ -10,6 +10,8 @@ import pyvips
 
 from benchmarks import costs
 from benchmarks.inputs import face_jpeg, large_jpeg
+from benchmarks.load import LoadResult
+from benchmarks.report import REST_S, Results, markdown
 
 
 def test_a_quick_benchmark_run_writes_its_report_and_plot(tmp_path):
@@ -38,3 +40,15 @@ def test_the_cost_table_has_a_row_per_feature_with_its_plain_twin():
     assert face.ms > face.plain_ms
     lines = costs.table(rows)
     assert len(lines) == 2 + len(rows) and lines[2].startswith("| crop=face 300x300 |")
+
+
+def test_the_report_gives_each_servers_memory_at_peak_and_at_rest():
+    results = Results(cores=2, seconds=1.0, connections=4)
+    results.mix = {"imgproxy": LoadResult(170, 0, 10.0, 500.0)}
+    results.mix_rss_mb = {"imgproxy": 270.4}
+    results.mix_rest_rss_mb = {"imgproxy": 118.6}
+    report = markdown(results)
+    assert (
+        f"- mix of cases 1-6, imgproxy: 17.0 req/s, p99 500 ms, peak RSS 270 MB, "
+        f"119 MB {REST_S:g} s after" in report
+    )
