@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from statistics import mean
 
 import httpx
 
@@ -23,12 +24,15 @@ from benchmarks import costs, raw, servers
 from benchmarks.cases import CASES, COPIES, QUALITY_AUTO, QUALITY_FIXED, Case
 from benchmarks.fidelity import curve
 from benchmarks.inputs import write_inputs
-from benchmarks.load import LoadResult, load
+from benchmarks.load import LoadResult, load, load_fast, warm
 from benchmarks.report import REST_S, CaseRow, Fidelity, Results, markdown, plot
 from benchmarks.thumbor import check_tools, thumbor
 
 CORES = os.cpu_count() or 1
 CONNECTIONS = 2 * CORES
+# A case's raw, in-process and served figures are taken in this many turns of a third of its
+# seconds each, so that the machine's drift over the case falls on the three alike.
+TURNS = 3
 RESULTS = Path(__file__).parent / "results"
 # Cold renders of one URL sent at once; all but one must wait for the first render.
 COALESCED = 16
@@ -42,15 +46,27 @@ def free_port() -> int:
 
 def case_row(case: Case, inputs: dict[str, bytes], base: str, seconds: float) -> CaseRow:
     """Raw pyvips, the pipeline in-process (as many threads as render slots) and the served
-    figure, back to back, so that the machine's drift over a run does not come between them."""
-    data = inputs[case.file]
-    raw_rate = raw.throughput(case.raw, data, CORES, seconds)
-    pipeline_rate = raw.throughput(raw.pipeline(case.query), data, CORES, seconds)
-    return CaseRow(case.name, raw_rate, pipeline_rate, served(base, case.paths(), seconds))
+    figure, in turns."""
+    data, paths = inputs[case.file], case.paths()
+    in_process = raw.pipeline(case.query)
+    share = seconds / TURNS
+    warm(base, paths)
+    raws, pipelines, loads = [], [], []
+    for _ in range(TURNS):
+        raws.append(raw.throughput(case.raw, data, CORES, share))
+        pipelines.append(raw.throughput(in_process, data, CORES, share))
+        loads.append(load(base, paths, CONNECTIONS, share))
+    return CaseRow(case.name, mean(raws), mean(pipelines), LoadResult.joined(loads))
 
 
 def served(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
+    warm(base, paths)
     return load(base, paths, CONNECTIONS, seconds)
+
+
+def served_hits(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
+    warm(base, paths)
+    return load_fast(base, paths, CONNECTIONS, seconds)
 
 
 def _mixed(per_case: Iterable[list[str]]) -> list[str]:
@@ -117,15 +133,15 @@ def imgproxy_section(
 
 def cache_hit_section(root: Path, results: Results, seconds: float) -> None:
     with servers.imgproxy(root, free_port(), free_port(), result_cache_mb=256) as server:
-        results.hit = served(server.base, [CASES[0].path], seconds)
+        results.hit = served_hits(server.base, [CASES[0].path], seconds)
         body = httpx.get(server.base + CASES[0].path).content
     unlogged = {"IMGPROXY_LOG_REQUESTS": "false"}
     with servers.imgproxy(root, free_port(), free_port(), 256, unlogged) as server:
-        results.hit_unlogged = served(server.base, [CASES[0].path], seconds)
+        results.hit_unlogged = served_hits(server.base, [CASES[0].path], seconds)
     body_file = root / "hit.jpg"
     body_file.write_bytes(body)
     with servers.bare(body_file, free_port()) as server:
-        results.bare = served(server.base, ["/"], seconds)
+        results.bare = served_hits(server.base, ["/"], seconds)
 
 
 def best_thumbor(root: Path, results: Results, seconds: float) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -10,8 +11,9 @@ import pyvips
 
 from benchmarks import costs
 from benchmarks.inputs import face_jpeg, large_jpeg
-from benchmarks.load import LoadResult
+from benchmarks.load import LoadResult, load
 from benchmarks.report import REST_S, Results, markdown
+from tests.support.server import running_app
 
 
 def test_a_quick_benchmark_run_writes_its_report_and_plot(tmp_path):
@@ -52,3 +54,36 @@ def test_the_report_gives_each_servers_memory_at_peak_and_at_rest():
         f"- mix of cases 1-6, imgproxy: 17.0 req/s, p99 500 ms, peak RSS 270 MB, "
         f"119 MB {REST_S:g} s after" in report
     )
+
+
+class SlowRenders:
+    """An ASGI app whose answers take 0.2 s for even paths, 0.4 s for odd ones; it notes the
+    paths in flight together."""
+
+    def __init__(self) -> None:
+        self.in_flight: list[str] = []
+        self.overlaps: list[list[str]] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        self.in_flight.append(scope["path"])
+        self.overlaps.append(sorted(self.in_flight))
+        await asyncio.sleep(0.2 if int(scope["path"][2:]) % 2 == 0 else 0.4)
+        self.in_flight.remove(scope["path"])
+        body = b"x" * 70_000
+        headers = [(b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def test_the_load_finishes_what_is_in_flight_and_never_sends_one_path_twice_at_once():
+    app = SlowRenders()
+    paths = [f"/p{n}" for n in range(16)]
+    with running_app(app) as base:
+        result = load(base, paths, connections=4, seconds=0.5)
+    # Requests sent before the half second are answered up to 0.4 s later, and counted with
+    # their time.
+    assert result.requests >= 8 and result.errors == 0 and 0.55 < result.seconds < 2
+    assert all(len(set(together)) == len(together) for together in app.overlaps)
+    assert max(len(together) for together in app.overlaps) == 4
