@@ -13,13 +13,13 @@ which come by the ten thousand a second, too fast for a Python client on the sam
 from __future__ import annotations
 
 import asyncio
-import itertools
 import multiprocessing
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -109,9 +109,7 @@ async def _drained(base: str, paths: list[str], connections: int, seconds: float
     latencies: list[float] = []
     started = time.perf_counter()
     until = started + seconds
-    # One turn through the paths for all connections, as wrk's script takes them: requests in
-    # flight at once are for different paths, so that none shares another's render.
-    turns = itertools.cycle(paths)
+    turns = PathTurns(paths)
     errors = await asyncio.gather(
         *(_connection(host, port, turns, until, latencies) for _ in range(connections))
     )
@@ -121,21 +119,46 @@ async def _drained(base: str, paths: list[str], connections: int, seconds: float
     return LoadResult(len(latencies), sum(errors), elapsed, p99)
 
 
+class PathTurns:
+    """The paths in turn for all connections, as wrk's script takes them, passing over any path
+    still in flight: with more paths than connections no two requests share one render."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = list(paths)
+        self.turn = 0
+        self.in_flight: Counter[str] = Counter()
+
+    def take(self) -> str:
+        for _ in range(len(self.paths)):
+            path = self.paths[self.turn % len(self.paths)]
+            self.turn += 1
+            if not self.in_flight[path]:
+                break
+        self.in_flight[path] += 1
+        return path
+
+    def done(self, path: str) -> None:
+        self.in_flight[path] -= 1
+
+
 async def _connection(
-    host: str, port: int, turns: Iterator[str], until: float, latencies: list[float]
+    host: str, port: int, turns: PathTurns, until: float, latencies: list[float]
 ) -> int:
     """One keep-alive connection's requests until `until`, the last one answered in full; the
-    count of answers other than 200."""
+    count of answers other than 200. A broken connection stops the whole run."""
     reader, writer = await asyncio.open_connection(host, port)
     errors = 0
     try:
         while time.perf_counter() < until:
             sent = time.perf_counter()
-            writer.write(f"GET {next(turns)} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            path = turns.take()
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
             errors += await _status_of_answer(reader) != 200
+            turns.done(path)
             latencies.append(time.perf_counter() - sent)
     finally:
         writer.close()
+        await writer.wait_closed()
     return errors
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -33,6 +34,7 @@ class RenderPool:
         self.release_after_s = release_after_s
         self._executor = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="render")
         self._admitted = 0
+        self._closed = False
         self._release_timer: asyncio.TimerHandle | None = None
         metrics.render_slots(slots)
 
@@ -62,14 +64,19 @@ class RenderPool:
             metrics.render_running(-1)
             # Nobody may be waiting any more: the exception counts as seen, not as lost.
             job.exception()
-        if self._admitted == 0 and self.release_after_s > 0:
+        if self._admitted == 0 and self.release_after_s > 0 and not self._closed:
+            self._cancel_release()
             loop = asyncio.get_running_loop()
             self._release_timer = loop.call_later(self.release_after_s, self._release_memory)
 
     def _release_memory(self) -> None:
         """In a render thread, which is idle now: trimming takes a few milliseconds."""
         self._release_timer = None
-        self._executor.submit(release_free_memory)
+        if self._closed:
+            return
+        # close() runs in another thread and may shut the executor down in between.
+        with contextlib.suppress(RuntimeError):
+            self._executor.submit(release_free_memory)
 
     def _cancel_release(self) -> None:
         if self._release_timer is not None:
@@ -77,7 +84,9 @@ class RenderPool:
             self._release_timer = None
 
     def close(self) -> None:
-        self._cancel_release()
+        """Runs in a worker thread: a pending release, on the event loop, finds the pool closed
+        and does nothing, as do the renders that end while it shuts down."""
+        self._closed = True
         self._executor.shutdown(wait=True, cancel_futures=True)
         metrics.render_slots(-self.slots)
 

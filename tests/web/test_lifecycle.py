@@ -165,6 +165,30 @@ def test_memory_goes_back_only_once_renders_have_stopped(monkeypatch):
     assert during == 0 and after == 1 and delay >= 0.09
 
 
+def test_a_closed_pool_releases_nothing_and_raises_nothing(monkeypatch):
+    releases: list[float] = []
+    monkeypatch.setattr(
+        "imgproxy.web.limits.release_free_memory", lambda: releases.append(time.monotonic())
+    )
+    problems: list[dict] = []
+
+    async def scenario() -> None:
+        asyncio.get_running_loop().set_exception_handler(
+            lambda _, context: problems.append(context)
+        )
+        pool = RenderPool(slots=1, queue_size=4, release_after_s=0.05)
+        running = asyncio.ensure_future(pool.run(time.sleep, 0.1))
+        queued = asyncio.ensure_future(pool.run(time.sleep, 0.1))
+        await asyncio.sleep(0.02)
+        # As at shutdown: closed from a worker thread while one render runs and one waits.
+        await asyncio.to_thread(pool.close)
+        await asyncio.gather(running, queued, return_exceptions=True)
+        await asyncio.sleep(0.2)
+
+    asyncio.run(scenario())
+    assert releases == [] and problems == []
+
+
 def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
     root = tmp_path / "originals"
     root.mkdir()
