@@ -117,3 +117,11 @@ def write_originals(root: Path, files: Mapping[str, bytes]) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data)
     return root
+
+
+def process_mb(pid: int, field: str) -> float:
+    """A memory figure of a running process from /proc (VmRSS now, VmHWM its peak), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(f"no {field} for process {pid}")

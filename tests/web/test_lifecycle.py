@@ -17,7 +17,7 @@ import pytest
 from imgproxy.errors import ClientGone, Overloaded
 from imgproxy.web.limits import Coalescer, RenderPool, until_disconnected
 from tests.support.images import astronaut, jpeg
-from tests.support.server import free_port, serve_process
+from tests.support.server import free_port, process_mb, serve_process
 
 
 def test_identical_work_in_flight_runs_once():
@@ -189,12 +189,19 @@ def test_a_closed_pool_releases_nothing_and_raises_nothing(monkeypatch):
     assert releases == [] and problems == []
 
 
-def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
+def big_jpeg_config(tmp_path: Path, extra: str = "") -> Path:
+    """A config file for a local origin holding one 3072 px JPEG, big.jpg; `extra` is TOML that
+    goes on inside its [cache] section and may open further sections."""
     root = tmp_path / "originals"
     root.mkdir()
     (root / "big.jpg").write_bytes(jpeg(astronaut().resize(6.0)))
     config = tmp_path / "imgproxy.toml"
-    config.write_text(f'[origin]\nroot = "{root}"\n[cache]\ndir = "{tmp_path / "cache"}"\n')
+    config.write_text(f'[origin]\nroot = "{root}"\n[cache]\ndir = "{tmp_path / "cache"}"\n' + extra)
+    return config
+
+
+def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
+    config = big_jpeg_config(tmp_path)
     port = free_port()
     with serve_process(config, port) as server:
         answer: list[httpx.Response] = []
@@ -210,22 +217,11 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
         assert server.wait(timeout=60) in (0, -signal.SIGTERM)
 
 
-def resident_mb(pid: int) -> float:
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-    )
-    return int(fields["VmRSS"].split()[0]) / 1024
-
-
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
 def test_a_server_at_rest_hands_its_renders_memory_back(tmp_path):
-    root = tmp_path / "originals"
-    root.mkdir()
-    (root / "big.jpg").write_bytes(jpeg(astronaut().resize(6.0)))
-    config = tmp_path / "imgproxy.toml"
-    config.write_text(
-        f'[origin]\nroot = "{root}"\n[cache]\ndir = "{tmp_path / "cache"}"\nresult_size_mb = 0\n'
-        "memory_mb = 0\n[server]\nrelease_memory_after_ms = 500\n"
+    config = big_jpeg_config(
+        tmp_path,
+        "result_size_mb = 0\nmemory_mb = 0\n[server]\nrelease_memory_after_ms = 500\n",
     )
     port = free_port()
     with serve_process(config, port) as server:
@@ -237,7 +233,7 @@ def test_a_server_at_rest_hands_its_renders_memory_back(tmp_path):
         for widths in ((3000, 2990), (2980, 2970), (2960, 2950)):
             with ThreadPoolExecutor(len(widths)) as clients:
                 assert list(clients.map(render, widths)) == [200] * len(widths)
-        busy = resident_mb(server.pid)
+        busy = process_mb(server.pid, "VmRSS")
         time.sleep(1.5)
-        rested = resident_mb(server.pid)
+        rested = process_mb(server.pid, "VmRSS")
     assert busy - rested > 30

@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from imgproxy.web.stats import Stats
 from tests.support.images import astronaut, jpeg
-from tests.support.server import free_port, serve_process
+from tests.support.server import free_port, process_mb, serve_process
 
 REQUESTS = 2000
 CONCURRENCY = 32
@@ -33,14 +32,6 @@ def server(tmp_path_factory):
     port = free_port()
     with serve_process(config, port) as process:
         yield f"http://127.0.0.1:{port}", cache, process.pid
-
-
-def peak_rss_mb(pid: int) -> float:
-    """The process's high-water resident set size (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise LookupError("no VmHWM")
 
 
 async def hammer(base: str) -> list[tuple[int, float, str, str | None]]:
@@ -67,7 +58,7 @@ async def hammer(base: str) -> list[tuple[int, float, str, str | None]]:
 def test_load_gives_no_500_only_polite_503s_and_one_render_per_url(server):
     base, cache, pid = server
     seen = asyncio.run(hammer(base))
-    rss = peak_rss_mb(pid)
+    rss = process_mb(pid, "VmHWM")
     statuses = [status for status, *_ in seen]
     assert len(seen) == REQUESTS
     assert set(statuses) <= {200, 503}, set(statuses)
