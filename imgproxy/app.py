@@ -30,6 +30,7 @@ from imgproxy.jobs.queue import Jobs, build_huey
 from imgproxy.logs import flush_request_lines
 from imgproxy.memory import limit_malloc_arenas
 from imgproxy.params.decode import DecodeOptions
+from imgproxy.params.recent import RecentPlans
 from imgproxy.pipeline.context import RenderOptions
 from imgproxy.sources import Sources
 from imgproxy.web.hot import HotAnswers, keeping, request_headers, send_kept
@@ -53,6 +54,7 @@ class AppState:
     # The render settings in short: results made under other settings never match.
     render_digest: str
     hot: HotAnswers
+    plans: RecentPlans
 
     async def close(self) -> None:
         # Off the loop: running jobs still use it for their origin I/O until they finish.
@@ -162,6 +164,7 @@ def build_state(settings: Settings) -> AppState:
             ChangeWatch(cache_dir),
             sources.epoch,
         ),
+        plans=RecentPlans(preprocessor.decode_options),
     )
 
 

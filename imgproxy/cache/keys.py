@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class ResultName:
     validator: str
     settings: str
 
-    @property
+    @cached_property
     def key(self) -> str:
         return result_key(
             self.origin, self.path, self.plan_key, self.format_token, self.validator, self.settings

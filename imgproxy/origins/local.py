@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import stat as stat_mode
 import time
 from email.utils import formatdate
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from imgproxy import metrics
 from imgproxy.errors import InvalidPath, NotFound, SourceTooLarge
@@ -20,17 +22,19 @@ class LocalOrigin:
         self.root = Path(root).resolve()
         self.max_bytes = max_bytes
         self.name = f"local:{self.root}"
+        self._inside = os.path.join(self.root, "")
 
     def resolve(self, path: str) -> Path:
-        relative = PurePosixPath(path)
-        if relative.is_absolute() or path.startswith(("/", "\\")) or ".." in relative.parts:
+        """The file `path` names below the root, links followed; every request resolves its
+        path, so this works on strings rather than on Path objects."""
+        if path.startswith(("/", "\\")) or ".." in path.split("/"):
             raise InvalidPath(f"path {path!r} must be relative and must not contain '..'")
         if "\\" in path or "\x00" in path:
             raise InvalidPath(f"path {path!r} contains a forbidden character")
-        full = (self.root / relative).resolve()
-        if not full.is_relative_to(self.root):
+        full = os.path.realpath(os.path.join(self._inside, path))
+        if not full.startswith(self._inside) and full != str(self.root):
             raise InvalidPath(f"path {path!r} leaves the origin folder")
-        return full
+        return Path(full)
 
     async def validator(self, path: str) -> str | None:
         stat = _stat(self.resolve(path), path)
@@ -70,9 +74,15 @@ def _write_atomically(full: Path, data: bytes) -> None:
 
 def _stat(full: Path, path: str) -> os.stat_result:
     try:
-        stat = full.stat()
+        stat = os.stat(full)
     except (FileNotFoundError, NotADirectoryError):
         raise NotFound(f"{path} was not found at the origin") from None
-    if not full.is_file():
+    except OSError as error:
+        if error.errno == errno.ENAMETOOLONG:
+            raise InvalidPath(f"path {path[:64]!r}... is too long for the file system") from None
+        if error.errno == errno.ELOOP:
+            raise NotFound(f"{path} is a loop of links at the origin") from None
+        raise
+    if not stat_mode.S_ISREG(stat.st_mode):
         raise NotFound(f"{path} is not a file at the origin")
     return stat

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from imgproxy.params.colors import RGBA
 
@@ -190,12 +191,12 @@ class Plan:
     meta: Meta = Meta()
     source: SourceRequest = SourceRequest()
 
-    @property
+    @cached_property
     def changes_nothing(self) -> bool:
         """True when no parameter asks for any processing (the source may still be chosen)."""
         return replace(self, source=SourceRequest()) == Plan()
 
-    @property
+    @cached_property
     def key(self) -> str:
         """A stable digest of everything that changes the output."""
         return hashlib.sha256(repr(self).encode()).hexdigest()[:32]

@@ -17,7 +17,6 @@ from imgproxy.errors import DeadlineExceeded, ImgproxyError, NotFound
 from imgproxy.jobs.preprocess import result_meta, store_result
 from imgproxy.metrics import exposition
 from imgproxy.overlays import fetch_overlays
-from imgproxy.params.decode import decode
 from imgproxy.pipeline.fonts import font_table
 from imgproxy.pipeline.load import sniff
 from imgproxy.pipeline.meta import MIME_TYPES
@@ -68,7 +67,7 @@ async def within_deadline(state: AppState, work: Awaitable[Response]) -> Respons
 
 
 async def serve_image(request: Request, state: AppState, answer: Answer) -> Response:
-    plan = decode(unsigned_pairs(request, state), state.preprocessor.decode_options)
+    plan = state.plans.decode(unsigned_pairs(request, state))
     picked = await state.sources.choose(plan.source, request.path_params["path"])
     if plan.changes_nothing and state.settings.security.allow_original_request:
         return await original(request, picked.origin, picked.path, answer)

@@ -43,3 +43,33 @@ def test_files_over_the_byte_cap_are_413(origin):
     (origin.root / "big.jpg").write_bytes(b"x" * 101)
     with pytest.raises(SourceTooLarge):
         asyncio.run(origin.fetch("big.jpg"))
+
+
+def test_a_loop_of_links_is_not_found(origin):
+    (origin.root / "loop1").symlink_to(origin.root / "loop2")
+    (origin.root / "loop2").symlink_to(origin.root / "loop1")
+    with pytest.raises(NotFound, match="loop of links"):
+        asyncio.run(origin.fetch("loop1"))
+    with pytest.raises(NotFound):
+        asyncio.run(origin.validator("loop2"))
+
+
+def test_a_name_too_long_for_the_file_system_is_an_invalid_path(origin):
+    with pytest.raises(InvalidPath, match="too long"):
+        asyncio.run(origin.validator("a" * 300 + ".jpg"))
+
+
+def test_links_that_stay_inside_are_followed(origin):
+    (origin.root / "alias.jpg").symlink_to(origin.root / "a.jpg")
+    assert asyncio.run(origin.fetch("alias.jpg")).data == b"abc"
+    assert origin.resolve("alias.jpg") == origin.root / "a.jpg"
+
+
+def test_a_sibling_folder_sharing_the_roots_prefix_is_outside(origin):
+    # root is .../inside; .../inside-other starts with the same characters.
+    other = origin.root.parent / "inside-other"
+    other.mkdir()
+    (other / "b.jpg").write_bytes(b"b")
+    (origin.root / "sneaky.jpg").symlink_to(other / "b.jpg")
+    with pytest.raises(InvalidPath, match="leaves"):
+        asyncio.run(origin.fetch("sneaky.jpg"))

@@ -142,6 +142,13 @@ def test_paths_that_leave_the_origin_folder_are_refused(client):
         assert response.json()["error"]["code"] == "invalid_path"
 
 
+def test_a_path_too_long_for_the_file_system_is_400_not_a_crash(client):
+    for path in ("/" + "a" * 300 + ".jpg", "/" + "d/" * 3000 + "x.jpg"):
+        response = client.get(path + "?width=10")
+        assert response.status_code == 400, path[:20]
+        assert response.json()["error"]["code"] == "invalid_path"
+
+
 def test_an_original_that_is_not_an_image_is_400_undecodable(client):
     response = client.get("/not-an-image.jpg?width=10")
     assert response.status_code == 400

@@ -21,8 +21,8 @@ from imgproxy.cache.changes import announce
 from imgproxy.config_loader import build_settings
 from imgproxy.errors import OriginFailed
 from imgproxy.logs import REQUESTS_LOGGER, BatchedLines
+from imgproxy.params import recent
 from imgproxy.signing import signed_url
-from imgproxy.web import routes
 from imgproxy.web.logs import redacted
 from tests.support.images import png, quadrants
 from tests.support.server import free_port, local_settings, serve_process
@@ -97,7 +97,7 @@ def test_a_5xx_is_logged_at_error_level_without_the_credentials_in_its_message(
     def failing(*args: object) -> None:
         raise OriginFailed("fetching https://ann:hunter2@img.example.com/a.jpg failed")
 
-    monkeypatch.setattr(routes, "decode", failing)
+    monkeypatch.setattr(recent, "decode", failing)
     with served(tmp_path) as client:
         assert client.get("/quad.png?width=20").status_code == 502
     [record] = [r for r in logged.records if r.name == REQUESTS_LOGGER]
@@ -112,7 +112,7 @@ def test_a_crash_is_logged_as_a_500_internal_error(tmp_path, logged, monkeypatch
     def crashing(*args: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(routes, "decode", crashing)
+    monkeypatch.setattr(recent, "decode", crashing)
     with served(tmp_path) as client:
         response = client.get("/quad.png?width=20")
     assert response.status_code == 500
