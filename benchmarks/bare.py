@@ -1,16 +1,33 @@
-"""`python -m benchmarks.bare FILE PORT`: uvicorn answering every GET with FILE's bytes from memory,
-with the loop and parser imgproxy serve uses. What a cache hit is measured against."""
+"""The least a Python server can be, for the served figures to be read against:
+
+- `python -m benchmarks.bare FILE PORT`: uvicorn answering every GET with FILE's bytes from
+  memory, with the loop and parser imgproxy serve uses. What a cache hit is measured against.
+- `python -m benchmarks.bare --render ROOT PORT`: uvicorn reading the file a GET names below
+  ROOT in a thread and rendering its query with imgproxy's own pipeline in a pool of one thread
+  per core. No parameters checked, no cache, no log, no deadline: what serving costs any Python
+  server of this design on these cores, whatever it does besides.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import unquote
 
+import pyvips
 import uvicorn
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from benchmarks import raw
+
+HEALTH = "/health"
 
 
-def app_for(body: bytes, media_type: str) -> object:
+def app_for(body: bytes, media_type: str) -> ASGIApp:
     headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -22,9 +39,44 @@ def app_for(body: bytes, media_type: str) -> object:
     return app
 
 
+def render_app_for(root: Path, threads: int) -> ASGIApp:
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="render")
+    pipelines: dict[str, Callable[[bytes], bytes]] = {}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"] == HEALTH:
+            await _answer(send, b"ok")
+            return
+        query = scope["query_string"].decode()
+        if query not in pipelines:
+            pipelines[query] = raw.pipeline(query)
+        path = root / unquote(scope["path"]).lstrip("/")
+        data = await asyncio.to_thread(path.read_bytes)
+        body = await asyncio.get_running_loop().run_in_executor(pool, pipelines[query], data)
+        await _answer(send, body)
+
+    return app
+
+
+async def _answer(send: Send, body: bytes) -> None:
+    headers = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def main() -> None:
-    body_file, port = Path(sys.argv[1]), int(sys.argv[2])
-    uvicorn.run(app_for(body_file.read_bytes(), "image/jpeg"), port=port, log_level="warning")
+    if sys.argv[1] == "--render":
+        root, port = Path(sys.argv[2]), int(sys.argv[3])
+        # As imgproxy serve and the raw figures have them.
+        pyvips.cache_set_max(0)
+        pyvips.concurrency_set(1)
+        app = render_app_for(root, os.cpu_count() or 1)
+    else:
+        body_file, port = Path(sys.argv[1]), int(sys.argv[2])
+        app = app_for(body_file.read_bytes(), "image/jpeg")
+    uvicorn.run(app, port=port, log_level="warning")
 
 
 if __name__ == "__main__":

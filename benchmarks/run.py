@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from statistics import mean
 
@@ -30,8 +31,8 @@ from benchmarks.thumbor import check_tools, thumbor
 
 CORES = os.cpu_count() or 1
 CONNECTIONS = 2 * CORES
-# A case's raw, in-process and served figures are taken in this many turns of a third of its
-# seconds each, so that the machine's drift over the case falls on the three alike.
+# A case's raw, in-process, bare endpoint and served figures are taken in this many turns of a
+# third of its seconds each, so that the machine's drift over the case falls on the four alike.
 TURNS = 3
 RESULTS = Path(__file__).parent / "results"
 # Cold renders of one URL sent at once; all but one must wait for the first render.
@@ -44,19 +45,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def case_row(case: Case, inputs: dict[str, bytes], base: str, seconds: float) -> CaseRow:
-    """Raw pyvips, the pipeline in-process (as many threads as render slots) and the served
-    figure, in turns."""
+def case_row(
+    case: Case, inputs: dict[str, bytes], base: str, bare_base: str, seconds: float
+) -> CaseRow:
+    """Raw pyvips, the pipeline in-process (as many threads as render slots), the bare render
+    endpoint and the served figure, in turns."""
     data, paths = inputs[case.file], case.paths()
     in_process = raw.pipeline(case.query)
     share = seconds / TURNS
     warm(base, paths)
-    raws, pipelines, loads = [], [], []
+    warm(bare_base, paths)
+    raws, pipelines, bares, loads = [], [], [], []
     for _ in range(TURNS):
         raws.append(raw.throughput(case.raw, data, CORES, share))
         pipelines.append(raw.throughput(in_process, data, CORES, share))
+        bares.append(load(bare_base, paths, CONNECTIONS, share))
         loads.append(load(base, paths, CONNECTIONS, share))
-    return CaseRow(case.name, mean(raws), mean(pipelines), LoadResult.joined(loads))
+    return CaseRow(
+        case.name,
+        mean(raws),
+        mean(pipelines),
+        LoadResult.joined(loads),
+        bare=LoadResult.joined(bares),
+    )
 
 
 def served(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
@@ -111,14 +122,17 @@ def imgproxy_section(
 ) -> None:
     port, admin = free_port(), free_port()
     cases = CASES[:1] if quick else CASES
-    with servers.imgproxy(root, port, admin, result_cache_mb=0) as server:
+    with (
+        servers.imgproxy(root, port, admin, result_cache_mb=0) as server,
+        servers.bare_render(root, free_port()) as bare,
+    ):
         # Case 1's limit is measured just before case 1.
         for shrink in (8, 4):
             decode = functools.partial(raw.jpeg_decode_only, shrink=shrink)
             results.decode_limits[shrink] = raw.throughput(
                 decode, inputs["large.jpg"], CORES, seconds
             )
-        results.cases = [case_row(case, inputs, server.base, seconds) for case in cases]
+        results.cases = [case_row(case, inputs, server.base, bare.base, seconds) for case in cases]
         if quick:
             return
         results.coalesced_renders = coalescing(server.base, admin)
@@ -167,7 +181,7 @@ def thumbor_section(root: Path, results: Results, seconds: float) -> None:
         for index, case in enumerate(CASES):
             row = results.cases[index]
             rate = best_of_two(server.base, case.thumbor_paths(), seconds)
-            results.cases[index] = CaseRow(row.name, row.raw, row.pipeline, row.served, rate)
+            results.cases[index] = replace(row, thumbor=rate)
     with thumbor(root, free_port(), processes, threads) as server:
         results.mix["thumbor"] = best_of_two(
             server.base, _mixed(c.thumbor_paths() for c in CASES), seconds * 2

@@ -130,6 +130,13 @@ def bare(body_file: Path, port: int) -> AbstractContextManager[Server]:
     return running("bare uvicorn", command, port, "/")
 
 
+def bare_render(root: Path, port: int) -> AbstractContextManager[Server]:
+    """uvicorn reading files below `root` and rendering them with imgproxy's pipeline, and
+    nothing else: the floor of any Python server doing the served cases' work."""
+    command = [sys.executable, "-m", "benchmarks.bare", "--render", str(root), str(port)]
+    return running("bare render endpoint", command, port, "/health")
+
+
 def renders(admin_port: int) -> int:
     """The render count imgproxy's admin API reports."""
     response = httpx.get(

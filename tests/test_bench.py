@@ -8,12 +8,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+import httpx
 import pyvips
 
-from benchmarks import costs
+from benchmarks import costs, servers
 from benchmarks.inputs import face_jpeg, large_jpeg
 from benchmarks.load import LoadResult, load
 from benchmarks.report import REST_S, Results, markdown
+from benchmarks.run import free_port
 from tests.support.server import running_app
 
 
@@ -27,11 +29,22 @@ def test_a_quick_benchmark_run_writes_its_report_and_plot(tmp_path):
     report = (tmp_path / "latest.md").read_text()
     row = next(line for line in report.splitlines() if line.startswith("| 1. 12 MP JPEG"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    raw, pipeline, served = (float(cells[n]) for n in (1, 2, 3))
-    assert raw > 0 and pipeline > 0 and served > 0
-    assert re.fullmatch(r"\d+\.\d\d", cells[7]), cells
+    raw, pipeline, served, bare = (float(cells[n]) for n in (1, 2, 3, 9))
+    assert raw > 0 and pipeline > 0 and served > 0 and bare > 0
+    assert all(re.fullmatch(r"\d+\.\d\d", cells[n]) for n in (7, 10, 11)), cells
+    assert re.search(r"served >= 0\.95 x raw \| \d\.\d\d \(bare endpoint: \d\.\d\d\)", report)
     plot = pyvips.Image.new_from_file(str(tmp_path / "latest.png"))
     assert plot.width > 500 and plot.height > 200
+
+
+def test_the_bare_render_endpoint_answers_imgproxys_render_of_a_file(tmp_path):
+    (tmp_path / "big.jpg").write_bytes(large_jpeg())
+    with servers.bare_render(tmp_path, free_port()) as bare:
+        answer = httpx.get(f"{bare.base}/big.jpg?width=400&quality=80", timeout=60)
+    image = pyvips.Image.new_from_buffer(answer.content, "")
+    # The 4243 x 2828 original at 400 px wide.
+    assert answer.status_code == 200 and (image.width, image.height) == (400, 267)
+    assert image.get("vips-loader") == "jpegload_buffer"
 
 
 def test_the_cost_table_has_a_row_per_feature_with_its_plain_twin():
