@@ -1,7 +1,8 @@
 """The least a Python server can be, for the served figures to be read against:
 
-- `python -m benchmarks.bare FILE PORT`: uvicorn answering every GET with FILE's bytes from
-  memory, with the loop and parser imgproxy serve uses. What a cache hit is measured against.
+- `python -m benchmarks.bare FILE PORT [HEADERS]`: uvicorn answering every GET with FILE's bytes
+  from memory, with the loop and parser imgproxy serve uses. What a cache hit is measured
+  against; HEADERS, a JSON list of [name, value] pairs, adds those headers to each answer.
 - `python -m benchmarks.bare --render ROOT PORT`: uvicorn reading the file a GET names below
   ROOT in a thread and rendering its query with imgproxy's own pipeline in a pool of one thread
   per core. No parameters checked, no cache, no log, no deadline: what serving costs any Python
@@ -11,9 +12,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote
@@ -27,8 +29,9 @@ from benchmarks import raw
 HEALTH = "/health"
 
 
-def app_for(body: bytes, media_type: str) -> ASGIApp:
+def app_for(body: bytes, media_type: str, extra: Sequence[tuple[str, str]] = ()) -> ASGIApp:
     headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
+    headers += [(name.encode("latin-1"), value.encode("latin-1")) for name, value in extra]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,7 +78,8 @@ def main() -> None:
         app = render_app_for(root, os.cpu_count() or 1)
     else:
         body_file, port = Path(sys.argv[1]), int(sys.argv[2])
-        app = app_for(body_file.read_bytes(), "image/jpeg")
+        extra = json.loads(Path(sys.argv[3]).read_text()) if len(sys.argv) > 3 else []
+        app = app_for(body_file.read_bytes(), "image/jpeg", extra)
     uvicorn.run(app, port=port, log_level="warning")
 
 

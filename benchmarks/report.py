@@ -54,6 +54,9 @@ class Results:
     # Case 7 with `[log] requests = false`: what one request line costs a hot answer.
     hit_unlogged: LoadResult | None = None
     bare: LoadResult | None = None
+    # The bare endpoint sending the hot answer's headers too, and how many the answer has.
+    bare_headers: LoadResult | None = None
+    hit_header_count: int = 0
     coalesced_renders: list[int] = field(default_factory=list)
     quality_auto: LoadResult | None = None
     quality_fixed: LoadResult | None = None
@@ -127,7 +130,11 @@ def targets(results: Results) -> list[tuple[str, str, bool | None]]:
         found.append(("mix: peak RSS <= 0.5 x thumbor's", f"{rss:.2f}", rss <= 0.5))
     if results.hit and results.bare:
         ratio = results.hit.per_second / results.bare.per_second
-        found.append(("7. cache hit >= 0.5 x bare uvicorn", f"{ratio:.2f}", ratio >= 0.5))
+        measured = f"{ratio:.2f}"
+        if results.bare_headers:
+            same = results.hit.per_second / results.bare_headers.per_second
+            measured += f" ({same:.2f} x bare uvicorn sending the same headers)"
+        found.append(("7. cache hit >= 0.5 x bare uvicorn", measured, ratio >= 0.5))
     if results.coalesced_renders:
         counts = ", ".join(str(n) for n in results.coalesced_renders)
         exact = all(n == 1 for n in results.coalesced_renders)
@@ -205,6 +212,11 @@ def _extras(results: Results) -> list[str]:
         lines.append(
             f"- 7. cache hit {results.hit.per_second:.0f} req/s (p99 {results.hit.p99_ms:.1f} ms), "
             f"bare uvicorn {results.bare.per_second:.0f} req/s"
+        )
+    if results.bare_headers:
+        lines.append(
+            f"- 7. bare uvicorn sending the hot answer's {results.hit_header_count} headers: "
+            f"{results.bare_headers.per_second:.0f} req/s"
         )
     if results.hit_unlogged and results.bare:
         ratio = results.hit_unlogged.per_second / results.bare.per_second

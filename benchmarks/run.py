@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import json
 import os
 import socket
 import sys
@@ -148,14 +149,25 @@ def imgproxy_section(
 def cache_hit_section(root: Path, results: Results, seconds: float) -> None:
     with servers.imgproxy(root, free_port(), free_port(), result_cache_mb=256) as server:
         results.hit = served_hits(server.base, [CASES[0].path], seconds)
-        body = httpx.get(server.base + CASES[0].path).content
+        hit = httpx.get(server.base + CASES[0].path)
     unlogged = {"IMGPROXY_LOG_REQUESTS": "false"}
     with servers.imgproxy(root, free_port(), free_port(), 256, unlogged) as server:
         results.hit_unlogged = served_hits(server.base, [CASES[0].path], seconds)
-    body_file = root / "hit.jpg"
-    body_file.write_bytes(body)
+    body_file, headers_file = root / "hit.jpg", root / "hit-headers.json"
+    body_file.write_bytes(hit.content)
+    headers_file.write_text(json.dumps(hit_headers(hit)))
     with servers.bare(body_file, free_port()) as server:
         results.bare = served_hits(server.base, ["/"], seconds)
+    with servers.bare(body_file, free_port(), headers_file) as server:
+        results.bare_headers = served_hits(server.base, ["/"], seconds)
+        results.hit_header_count = len(hit.headers)
+
+
+def hit_headers(hit: httpx.Response) -> list[tuple[str, str]]:
+    """A hot answer's headers but those the bare endpoint sends itself (uvicorn adds date and
+    server to both)."""
+    own = {"content-type", "content-length", "date", "server"}
+    return [(name, value) for name, value in hit.headers.items() if name not in own]
 
 
 def best_thumbor(root: Path, results: Results, seconds: float) -> tuple[int, int]:

@@ -124,9 +124,13 @@ def imgproxy(
     return running("imgproxy", command, port, "/health", env)
 
 
-def bare(body_file: Path, port: int) -> AbstractContextManager[Server]:
-    """uvicorn serving `body_file`'s bytes from memory: the floor of any Python HTTP answer."""
+def bare(
+    body_file: Path, port: int, headers_file: Path | None = None
+) -> AbstractContextManager[Server]:
+    """uvicorn serving `body_file`'s bytes from memory: the floor of any Python HTTP answer;
+    with the headers `headers_file` lists (JSON pairs) added to each answer."""
     command = [sys.executable, "-m", "benchmarks.bare", str(body_file), str(port)]
+    command += [str(headers_file)] if headers_file else []
     return running("bare uvicorn", command, port, "/")
 
 

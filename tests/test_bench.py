@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from benchmarks import costs, servers
 from benchmarks.inputs import face_jpeg, large_jpeg
 from benchmarks.load import LoadResult, load
 from benchmarks.report import REST_S, Results, markdown
-from benchmarks.run import free_port
+from benchmarks.run import free_port, hit_headers
 from tests.support.server import running_app
 
 
@@ -45,6 +46,32 @@ def test_the_bare_render_endpoint_answers_imgproxys_render_of_a_file(tmp_path):
     # The 4243 x 2828 original at 400 px wide.
     assert answer.status_code == 200 and (image.width, image.height) == (400, 267)
     assert image.get("vips-loader") == "jpegload_buffer"
+
+
+def test_the_bare_endpoint_sends_a_hot_answers_headers_beside_its_own(tmp_path):
+    kept = httpx.Response(
+        200,
+        headers={"ETag": '"abc"', "X-Cache": "HIT", "Content-Type": "image/jpeg", "Server": "x"},
+    )
+    (tmp_path / "hit.jpg").write_bytes(b"jpeg bytes")
+    (tmp_path / "headers.json").write_text(json.dumps(hit_headers(kept)))
+    with servers.bare(tmp_path / "hit.jpg", free_port(), tmp_path / "headers.json") as bare:
+        answer = httpx.get(bare.base + "/", timeout=10)
+    assert answer.content == b"jpeg bytes" and answer.headers["content-type"] == "image/jpeg"
+    assert (answer.headers["etag"], answer.headers["x-cache"]) == ('"abc"', "HIT")
+    assert answer.headers.get_list("content-type") == ["image/jpeg"]
+
+
+def test_the_cache_hit_target_gives_the_hit_against_a_bare_endpoint_with_its_headers():
+    results = Results(cores=2, seconds=1.0, connections=4)
+    results.hit, results.bare = LoadResult(2000, 0, 1.0, 1.0), LoadResult(5000, 0, 1.0, 1.0)
+    results.bare_headers, results.hit_header_count = LoadResult(2500, 0, 1.0, 1.0), 14
+    report = markdown(results)
+    assert (
+        "| 7. cache hit >= 0.5 x bare uvicorn | 0.40 (0.80 x bare uvicorn sending the same "
+        "headers) | NO |" in report
+    )
+    assert "- 7. bare uvicorn sending the hot answer's 14 headers: 2500 req/s" in report
 
 
 def test_the_cost_table_has_a_row_per_feature_with_its_plain_twin():
