@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from benchmarks import raw
 
 HEALTH = "/health"
+Headers = list[tuple[bytes, bytes]]
 
 
 def app_for(body: bytes, media_type: str, extra: Sequence[tuple[str, str]] = ()) -> ASGIApp:
@@ -34,10 +35,8 @@ def app_for(body: bytes, media_type: str, extra: Sequence[tuple[str, str]] = ())
     headers += [(name.encode("latin-1"), value.encode("latin-1")) for name, value in extra]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        if scope["type"] == "http":
+            await _answer(send, body, headers)
 
     return app
 
@@ -63,8 +62,8 @@ def render_app_for(root: Path, threads: int) -> ASGIApp:
     return app
 
 
-async def _answer(send: Send, body: bytes) -> None:
-    headers = [(b"content-length", str(len(body)).encode())]
+async def _answer(send: Send, body: bytes, headers: Headers | None = None) -> None:
+    headers = headers or [(b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

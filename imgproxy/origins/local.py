@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import secrets
 import stat as stat_mode
 import time
 from email.utils import formatdate
@@ -13,6 +14,10 @@ from pathlib import Path
 from imgproxy import metrics
 from imgproxy.errors import InvalidPath, NotFound, SourceTooLarge
 from imgproxy.origins.base import Source
+
+# Linux's limits on one name and on a whole path, in bytes.
+NAME_MAX = 255
+PATH_MAX = 4096
 
 
 class LocalOrigin:
@@ -31,6 +36,7 @@ class LocalOrigin:
             raise InvalidPath(f"path {path!r} must be relative and must not contain '..'")
         if "\\" in path or "\x00" in path:
             raise InvalidPath(f"path {path!r} contains a forbidden character")
+        _check_lengths(path, self._inside)
         full = os.path.realpath(os.path.join(self._inside, path))
         if not full.startswith(self._inside) and full != str(self.root):
             raise InvalidPath(f"path {path!r} leaves the origin folder")
@@ -65,9 +71,17 @@ class LocalOrigin:
         return None
 
 
+def _check_lengths(path: str, inside: str) -> None:
+    """Names and paths the file system would refuse as too long are the client's error."""
+    longest = max(len(name.encode()) for name in path.split("/"))
+    if longest > NAME_MAX or len((inside + path).encode()) >= PATH_MAX:
+        raise InvalidPath(f"path {path[:64]!r}... is too long for the file system")
+
+
 def _write_atomically(full: Path, data: bytes) -> None:
     full.parent.mkdir(parents=True, exist_ok=True)
-    partial = full.with_name(f".{full.name}.{os.getpid()}.partial")
+    # Of a fixed length: any name the origin accepts leaves room for it.
+    partial = full.with_name(f".upload-{os.getpid()}-{secrets.token_hex(4)}.partial")
     partial.write_bytes(data)
     partial.replace(full)
 
@@ -78,8 +92,6 @@ def _stat(full: Path, path: str) -> os.stat_result:
     except (FileNotFoundError, NotADirectoryError):
         raise NotFound(f"{path} was not found at the origin") from None
     except OSError as error:
-        if error.errno == errno.ENAMETOOLONG:
-            raise InvalidPath(f"path {path[:64]!r}... is too long for the file system") from None
         if error.errno == errno.ELOOP:
             raise NotFound(f"{path} is a loop of links at the origin") from None
         raise

@@ -57,6 +57,15 @@ def test_a_loop_of_links_is_not_found(origin):
 def test_a_name_too_long_for_the_file_system_is_an_invalid_path(origin):
     with pytest.raises(InvalidPath, match="too long"):
         asyncio.run(origin.validator("a" * 300 + ".jpg"))
+    with pytest.raises(InvalidPath, match="too long"):
+        asyncio.run(origin.store("d/" * 3000 + "x.jpg", b"x"))
+
+
+def test_an_upload_under_the_longest_name_is_stored(origin):
+    name = "b" * 251 + ".jpg"
+    asyncio.run(origin.store(name, b"upload"))
+    assert (origin.root / name).read_bytes() == b"upload"
+    assert [p.name for p in origin.root.iterdir() if p.name.endswith(".partial")] == []
 
 
 def test_links_that_stay_inside_are_followed(origin):
