@@ -9,6 +9,7 @@ from imgproxy.pipeline.context import RenderOptions, SourceInfo
 
 ANIMATED_OUTPUTS = ("gif", "webp", "mp4", "auto")
 DEFAULT_DELAY_MS = 100
+SEQUENTIAL = "vips-sequential"
 
 
 def frames_to_load(wanted: str | None, info: SourceInfo, options: RenderOptions) -> int:
@@ -23,12 +24,21 @@ def frames_to_load(wanted: str | None, info: SourceInfo, options: RenderOptions)
     return info.pages
 
 
-def split(strip: pyvips.Image, count: int) -> list[pyvips.Image]:
-    """The frames of a tall strip, decoded once so that every step may read them in any order."""
+def decoded(strip: pyvips.Image) -> pyvips.Image:
+    """A tall strip of frames decoded once, so that every step may read it in any order."""
     try:
-        strip = without_solid_alpha(strip.copy_memory())
+        strip = strip.copy_memory()
     except pyvips.Error as exc:
         raise UndecodableImage(f"the animation could not be decoded ({exc.message})") from None
+    # The loader's mark of a top-to-bottom read would make libvips' resamplers cache lines for
+    # one: steps that read frames side by side would then read each line many times over.
+    strip = strip.copy()
+    strip.remove(SEQUENTIAL)
+    return without_solid_alpha(strip)
+
+
+def split(strip: pyvips.Image, count: int) -> list[pyvips.Image]:
+    """The frames of a tall strip."""
     height = strip.height // count
     return [strip.crop(0, index * height, strip.width, height) for index in range(count)]
 

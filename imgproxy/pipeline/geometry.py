@@ -9,7 +9,7 @@ from imgproxy.params.colors import RGBA
 from imgproxy.params.plan import Region
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.ink import ink, ready_for, solid
-from imgproxy.pipeline.resample import resample
+from imgproxy.pipeline.resample import resample, resample_frames
 from imgproxy.pipeline.sizing import COVER_MODES, Scale, cover_offset, output_scale, zoom_factor
 from imgproxy.pipeline.smartcrop import face_window, smart_window
 
@@ -72,6 +72,20 @@ def resize(ctx: Context) -> None:
             background=ink(image, g.pad_color),
         )
     ctx.image = image
+
+
+def resize_frames(ctx: Context, strip: pyvips.Image) -> pyvips.Image:
+    """An animation's frames, stacked in `strip`, brought together to the size `resize` gives
+    each; `resize` then finds every frame at that size. Trim and crop=face measure a frame before
+    it is resized, so their frames resize one by one."""
+    g = ctx.plan.geometry
+    frame_size = (strip.width, strip.height // ctx.frames)
+    if g.trim_color is not None or g.crop == "face" or frame_size != ctx.logical_size:
+        return strip
+    scale = output_scale(*ctx.logical_size, g, ctx.options)
+    resized = resample_frames(strip, ctx.frames, scale.width, scale.height)
+    # Left to the encoder, which reads frame by frame, the passes would run again for each frame.
+    return strip if resized is strip else resized.copy_memory()
 
 
 def _check_output_size(scale: Scale, ctx: Context) -> None:

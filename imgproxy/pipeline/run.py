@@ -48,7 +48,7 @@ STAGES = (
     *(f"{step.__module__.rpartition('.')[2]}.{step.__name__}" for step in STEPS),
     "encode",
 )
-LOAD, ENCODE = 0, len(STAGES) - 1
+LOAD, RESIZE, ENCODE = 0, STEPS.index(geometry.resize) + 1, len(STAGES) - 1
 
 
 def _run_steps(ctx: Context, spent: list[float]) -> None:
@@ -65,8 +65,14 @@ def _run_steps(ctx: Context, spent: list[float]) -> None:
 def _each_frame(ctx: Context, spent: list[float]) -> pyvips.Image:
     """Every step on every frame, so that frames keep one size and their delays; the frames'
     contexts share one Measurements, so statistics come from the first frame."""
+    started = time.perf_counter()
+    strip = animation.decoded(ctx.image)
+    resizing = time.perf_counter()
+    strip = geometry.resize_frames(ctx, strip)
+    spent[LOAD] += resizing - started
+    spent[RESIZE] += time.perf_counter() - resizing
     done = []
-    for frame in animation.split(ctx.image, ctx.frames):
+    for frame in animation.split(strip, ctx.frames):
         frame_ctx = replace(ctx, image=frame)
         _run_steps(frame_ctx, spent)
         done.append(frame_ctx.image)

@@ -10,6 +10,8 @@ import pytest
 import pyvips
 
 from imgproxy.errors import SourceTooLarge
+from imgproxy.pipeline.animation import decoded
+from imgproxy.pipeline.resample import resample, resample_frames
 from tests.support.images import (
     BLUE,
     GREEN,
@@ -273,3 +275,44 @@ def test_a_two_pixel_detail_keeps_its_colour_in_the_shared_palette(render, corne
     assert colour_tables(out.body) == (True, 0)
     red, green, blue = frames[1][top, left, :3].astype(int)
     assert green > 200 and red < 60 and blue < 60, (red, green, blue)
+
+
+def frame_by_frame(strip: pyvips.Image, count: int, width: int, height: int) -> np.ndarray:
+    frame_height = strip.height // count
+    frames = [strip.crop(0, i * frame_height, strip.width, frame_height) for i in range(count)]
+    return pyvips.Image.arrayjoin([resample(f, width, height) for f in frames], across=1).numpy()
+
+
+@pytest.mark.parametrize("size", [(40, 27), (45, 61), (90, 20), (13, 7), (1, 1)])
+def test_frames_shrunk_together_match_frames_shrunk_one_by_one(size):
+    strip = animated([noise(90, 61), noise(90, 61).flipver(), noise(90, 61).fliphor()])
+    together = resample_frames(strip, 3, *size)
+    assert (together.width, together.height) == (size[0], size[1] * 3)
+    assert np.array_equal(together.numpy(), frame_by_frame(strip, 3, *size))
+
+
+@pytest.mark.parametrize(
+    ("bands", "size"),
+    [(3, (120, 61)), (3, (90, 80)), (4, (40, 27))],
+    ids=["wider", "taller", "alpha"],
+)
+def test_enlarged_frames_and_frames_with_alpha_are_left_to_resample_one_by_one(bands, size):
+    strip = animated([solid(90, 61, (*RED, 255)[:bands]), solid(90, 61, (*BLUE, 255)[:bands])])
+    assert resample_frames(strip, 2, *size) is strip
+
+
+def test_no_frame_bleeds_into_the_next_when_shrunk(render):
+    black, white = solid(90, 61, (0, 0, 0)), solid(90, 61, (255, 255, 255))
+    strip = animated([black, white, black, white])
+    out = render(strip.gifsave_buffer(), "width=40&format=gif", max_frames=10)
+    frames, _ = frames_of(out.body)
+    assert len(frames) == 4 and frames[0].shape[:2] == (27, 40)
+    for frame, level in zip(frames, (0, 255, 0, 255), strict=True):
+        assert np.abs(frame[..., :3].astype(int) - level).max() <= 2
+
+
+def test_a_decoded_strip_reads_in_any_order():
+    """The loader's mark of a top-to-bottom read is dropped once the frames are in memory."""
+    loaded = pyvips.Image.new_from_buffer(GIF, "", n=-1, access="sequential")
+    assert loaded.get_typeof("vips-sequential")
+    assert not decoded(loaded).get_typeof("vips-sequential")
