@@ -64,12 +64,13 @@ def encode(ctx: Context, fmt: str) -> bytes:
 
         return mp4(image)
     if fmt == "gif" and ctx.frames > 1:
-        from imgproxy.pipeline.gif import animated_gif, opaque
+        from imgproxy.pipeline.gif import ffmpeg_gif
 
         # Rendered once: the alpha check and the encoder both read every pixel.
         image = image.copy_memory()
-        if opaque(image):
-            return animated_gif(image, ctx.frames)
+        body = ffmpeg_gif(image, ctx.frames)
+        if body is not None:
+            return body
     if fmt == "jpeg" and image.hasalpha():
         image = image.flatten(background=solid(image, ctx.plan.geometry.pad_color)).cast("uchar")
     keep = pyvips.enums.ForeignKeep.ICC if out.strip_exif else pyvips.enums.ForeignKeep.ALL

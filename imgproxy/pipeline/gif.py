@@ -1,4 +1,4 @@
-"""Opaque animated GIF out with FFmpeg (PyAV): one palette for the whole animation, dithered.
+"""Animated GIF out with FFmpeg (PyAV): one palette for the whole animation, dithered.
 
 libvips quantises every frame on its own, which costs 25-90 ms a frame at web sizes; one shared
 palette (palettegen over all frames, then paletteuse) is several times faster, keeps colours
@@ -6,6 +6,12 @@ steady from frame to frame and gives smaller files at the same fidelity. The pal
 from every other pixel of every other row: a quarter of the counting, and every detail at least
 two pixels wide and tall still counted; on photographs the mapped frames came out as close to
 the originals as with every pixel counted (41.6 dB PSNR either way).
+
+GIF transparency is one bit: alpha below `SEE_THROUGH_BELOW` is see-through, the rest opaque.
+FFmpeg clears a frame before drawing the next only when that frame has see-through pixels, so it
+carries animations in which no frame has any, or every frame has some; in the others an opaque
+frame would show through the see-through pixels of the one after it, and libvips' encoder
+(`ffmpeg_gif` gives None) makes them.
 """
 
 from __future__ import annotations
@@ -21,13 +27,26 @@ import pyvips
 from imgproxy.pipeline.animation import delays
 
 CENTISECONDS = Fraction(1, 100)
+# paletteuse's alpha_threshold, at its default.
+SEE_THROUGH_BELOW = 128
 DITHER = "sierra2_4a"
 # Frames at least this wide and tall feed the palette every other pixel of every other row.
 PALETTE_SAMPLE_MIN_SIDE = 64
 
 
-def animated_gif(strip: pyvips.Image, count: int) -> bytes:
-    """The `count` frames of an opaque `strip`, with their delays and loop count."""
+def ffmpeg_gif(strip: pyvips.Image, count: int) -> bytes | None:
+    """The `count` frames of `strip` as an animated GIF, or None when FFmpeg cannot keep their
+    see-through pixels clear."""
+    see_through = _see_through_frames(strip, count)
+    if any(see_through) and not all(see_through):
+        return None
+    return animated_gif(strip, count, see_through=any(see_through))
+
+
+def animated_gif(strip: pyvips.Image, count: int, *, see_through: bool) -> bytes:
+    """The `count` frames of `strip`, with their delays and loop count; `see_through` keeps a
+    palette entry for the pixels whose alpha is below `SEE_THROUGH_BELOW`, else alpha is
+    ignored."""
     page_height = strip.height // count
     rgba = _rgba(strip)
     durations = [max(1, round(delay / 10)) for delay in delays(strip, count)]
@@ -38,7 +57,7 @@ def animated_gif(strip: pyvips.Image, count: int) -> bytes:
         stream = out.add_stream("gif")
         stream.width, stream.height, stream.pix_fmt = strip.width, page_height, "pal8"
         stream.time_base = stream.codec_context.time_base = CENTISECONDS
-        palette = _palette(rgba, page_height, durations)
+        palette = _palette(rgba, page_height, durations, see_through)
         graph, source = _mapping_graph(strip.width, page_height, palette)
         for frame in chain(_frames(rgba, page_height, durations), [None]):
             source.push(frame)
@@ -49,14 +68,16 @@ def animated_gif(strip: pyvips.Image, count: int) -> bytes:
     return body.getvalue()
 
 
-def opaque(strip: pyvips.Image) -> bool:
-    """No see-through pixel: FFmpeg's GIF frames only ever paint over the one before, so a
-    frame that clears pixels needs libvips' encoder."""
-    return not strip.hasalpha() or strip[strip.bands - 1].min() == 255
+def _see_through_frames(strip: pyvips.Image, count: int) -> list[bool]:
+    """For each frame, whether it has a see-through pixel."""
+    if not strip.hasalpha():
+        return [False] * count
+    alpha = strip[strip.bands - 1].numpy().reshape(count, -1)
+    return [bool(least < SEE_THROUGH_BELOW) for least in alpha.min(axis=1)]
 
 
 def _rgba(strip: pyvips.Image) -> pyvips.Image:
-    """sRGB with an alpha band: PyAV takes raw frames as RGBA (opaque here)."""
+    """sRGB with an alpha band: PyAV takes raw frames as RGBA."""
     if strip.bands < 3:
         strip = strip.colourspace("srgb")
     return strip if strip.hasalpha() else strip.bandjoin_const([255])
@@ -68,13 +89,16 @@ def _loop_option(strip: pyvips.Image) -> str:
     return "0" if loop == 0 else str(loop - 1) if loop > 1 else "-1"
 
 
-def _palette(rgba: pyvips.Image, page_height: int, durations: list[int]) -> av.VideoFrame:
-    """One palette of 256 colours for every frame, counted over a sample of their pixels."""
+def _palette(
+    rgba: pyvips.Image, page_height: int, durations: list[int], see_through: bool
+) -> av.VideoFrame:
+    """One palette of 256 colours for every frame, counted over a sample of their pixels; with
+    `see_through`, 255 colours and a see-through entry."""
     step = 2 if min(rgba.width, page_height) >= PALETTE_SAMPLE_MIN_SIDE else 1
     graph = av.filter.Graph()
     width, height = rgba.width // step, page_height // step
     source = graph.add_buffer(width=width, height=height, format="rgba", time_base=CENTISECONDS)
-    palette = graph.add("palettegen", "stats_mode=full:reserve_transparent=0")
+    palette = graph.add("palettegen", f"stats_mode=full:reserve_transparent={int(see_through)}")
     sink = graph.add("buffersink")
     source.link_to(palette)
     palette.link_to(sink)

@@ -204,6 +204,17 @@ def test_resize_keeps_alpha_and_does_not_darken_edges(render):
     assert px[2, 2, 3] == 0 and px[25, 25, 3] == 255 and close(px[25, 25], RED)
 
 
+@pytest.mark.parametrize("turned", [False, True], ids=["width", "height"])
+def test_a_stretch_along_one_side_keeps_hidden_colour_out_of_the_edges(render, turned):
+    """Transparent green beside opaque red, shrunk along one side only: no green edge."""
+    hidden = solid(100, 40, (*GREEN, 0)).insert(solid(50, 40, (*RED, 255)), 50, 0)
+    size = "width=40&height=50" if turned else "width=50&height=40"
+    out = render(png(hidden.rot90() if turned else hidden), f"{size}&crop=stretch")
+    px = pixels(out.body)
+    visible = px[..., 3] > 0
+    assert visible.any() and px[..., 1][visible].max() == 0
+
+
 def test_trim_removes_a_white_border(render):
     bordered = solid(100, 80, WHITE).insert(solid(40, 20, BLUE), 30, 10)
     out = render(png(bordered), "trim=color")
