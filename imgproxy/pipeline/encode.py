@@ -67,10 +67,7 @@ def encode(ctx: Context, fmt: str) -> bytes:
         from imgproxy.pipeline.gif import ffmpeg_gif
 
         # Rendered once: the alpha check and the encoder both read every pixel.
-        image = image.copy_memory()
-        body = ffmpeg_gif(image, ctx.frames)
-        if body is not None:
-            return body
+        return ffmpeg_gif(image.copy_memory(), ctx.frames)
     if fmt == "jpeg" and image.hasalpha():
         image = image.flatten(background=solid(image, ctx.plan.geometry.pad_color)).cast("uchar")
     keep = pyvips.enums.ForeignKeep.ICC if out.strip_exif else pyvips.enums.ForeignKeep.ALL

@@ -8,10 +8,14 @@ two pixels wide and tall still counted; on photographs the mapped frames came ou
 the originals as with every pixel counted (41.6 dB PSNR either way).
 
 GIF transparency is one bit: alpha below `SEE_THROUGH_BELOW` is see-through, the rest opaque.
-FFmpeg clears a frame before drawing the next only when that frame has see-through pixels, so it
-carries animations in which no frame has any, or every frame has some; in the others an opaque
-frame would show through the see-through pixels of the one after it, and libvips' encoder
-(`ffmpeg_gif` gives None) makes them.
+FFmpeg clears a frame before drawing the next only when that frame has see-through pixels, and
+draws only what changed since the frame before; that carries animations in which no frame has
+any, or every frame has some. When only some frames do, an opaque frame would show through the
+see-through pixels of the one after it: those animations are written as whole frames, and every
+frame is then marked to be cleared once shown and to keep the palette's see-through entry
+see-through. (libvips' encoder marks an opaque frame to be cleared without a see-through
+entry, and Pillow and libvips then fill the next frame's see-through pixels with its opaque
+background colour.)
 """
 
 from __future__ import annotations
@@ -32,29 +36,41 @@ SEE_THROUGH_BELOW = 128
 DITHER = "sierra2_4a"
 # Frames at least this wide and tall feed the palette every other pixel of every other row.
 PALETTE_SAMPLE_MIN_SIDE = 64
+# The GIF encoder's flags off: every frame whole, none cut down to what changed.
+WHOLE_FRAMES = {"gifflags": "0"}
+
+# GIF blocks: an extension's introducer and the graphic control's label, the trailer, and the
+# packed byte's disposal method ("restore to background") and transparency flag.
+EXTENSION, GRAPHIC_CONTROL, TRAILER = 0x21, 0xF9, 0x3B
+DISPOSAL_BITS, RESTORE_BACKGROUND, TRANSPARENT = 0x1C, 2 << 2, 0x01
+# Bytes before the first block: signature, version and logical screen descriptor; then the
+# global colour table. Bytes of an image descriptor and its LZW code size, before its colour
+# table and its data.
+SCREEN_HEADER, IMAGE_HEADER = 13, 11
 
 
-def ffmpeg_gif(strip: pyvips.Image, count: int) -> bytes | None:
-    """The `count` frames of `strip` as an animated GIF, or None when FFmpeg cannot keep their
-    see-through pixels clear."""
+def ffmpeg_gif(strip: pyvips.Image, count: int) -> bytes:
+    """The `count` frames of `strip` as an animated GIF."""
     see_through = _see_through_frames(strip, count)
     if any(see_through) and not all(see_through):
-        return None
+        return animated_gif(strip, count, see_through=True, clear_each_frame=True)
     return animated_gif(strip, count, see_through=any(see_through))
 
 
-def animated_gif(strip: pyvips.Image, count: int, *, see_through: bool) -> bytes:
+def animated_gif(
+    strip: pyvips.Image, count: int, *, see_through: bool, clear_each_frame: bool = False
+) -> bytes:
     """The `count` frames of `strip`, with their delays and loop count; `see_through` keeps a
     palette entry for the pixels whose alpha is below `SEE_THROUGH_BELOW`, else alpha is
-    ignored."""
+    ignored; `clear_each_frame` writes whole frames, each cleared once shown."""
     page_height = strip.height // count
     rgba = _rgba(strip)
     durations = [max(1, round(delay / 10)) for delay in delays(strip, count)]
     # Frame delays come from the gaps between timestamps; the last one has no gap after it.
     options = {"loop": _loop_option(strip), "final_delay": str(durations[-1])}
-    body = io.BytesIO()
-    with av.open(body, mode="w", format="gif", options=options) as out:
-        stream = out.add_stream("gif")
+    muxed = io.BytesIO()
+    with av.open(muxed, mode="w", format="gif", options=options) as out:
+        stream = out.add_stream("gif", options=WHOLE_FRAMES if clear_each_frame else {})
         stream.width, stream.height, stream.pix_fmt = strip.width, page_height, "pal8"
         stream.time_base = stream.codec_context.time_base = CENTISECONDS
         palette = _palette(rgba, page_height, durations, see_through)
@@ -65,7 +81,46 @@ def animated_gif(strip: pyvips.Image, count: int, *, see_through: bool) -> bytes
                 mapped.time_base = CENTISECONDS
                 out.mux(stream.encode(mapped))
         out.mux(stream.encode(None))
-    return body.getvalue()
+    if clear_each_frame:
+        return _cleared_after_each_frame(muxed.getvalue(), _see_through_index(palette))
+    return muxed.getvalue()
+
+
+def _see_through_index(palette: av.VideoFrame) -> int:
+    """The palette entry that palettegen reserved for see-through pixels: its alpha is 0."""
+    alpha = palette.to_ndarray().reshape(-1, 4)[:, 3]
+    return int(alpha.argmin())
+
+
+def _cleared_after_each_frame(body: bytes, see_through_index: int) -> bytes:
+    """The GIF `body` with every frame's graphic control set to restore the background (clear)
+    after the frame is shown, and to treat `see_through_index` as see-through."""
+    patched = bytearray(body)
+    for pos in _graphic_controls(body):
+        kept = patched[pos + 3] & ~(DISPOSAL_BITS | TRANSPARENT)
+        patched[pos + 3] = kept | RESTORE_BACKGROUND | TRANSPARENT
+        patched[pos + 6] = see_through_index
+    return bytes(patched)
+
+
+def _graphic_controls(body: bytes) -> Iterator[int]:
+    """Where each graphic control extension of the GIF `body` starts."""
+    pos = SCREEN_HEADER + _colour_table_size(body[10])
+    while body[pos] != TRAILER:
+        if body[pos] == EXTENSION:
+            if body[pos + 1] == GRAPHIC_CONTROL:
+                yield pos
+            pos += 2
+        else:
+            pos += IMAGE_HEADER + _colour_table_size(body[pos + 9])
+        while body[pos]:
+            pos += body[pos] + 1
+        pos += 1
+
+
+def _colour_table_size(packed: int) -> int:
+    """The bytes of the colour table that a screen or image descriptor's packed byte announces."""
+    return 3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0
 
 
 def _see_through_frames(strip: pyvips.Image, count: int) -> list[bool]:

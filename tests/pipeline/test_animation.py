@@ -8,10 +8,13 @@ import av
 import numpy as np
 import pytest
 import pyvips
+from PIL import Image
 
 from imgproxy.errors import SourceTooLarge
 from imgproxy.pipeline.animation import decoded
 from imgproxy.pipeline.resample import resample, resample_frames
+from tests.conftest import Render
+from tests.support.browser import chromium
 from tests.support.images import (
     BLUE,
     GREEN,
@@ -266,10 +269,7 @@ def test_frames_that_clear_pixels_stay_see_through(render):
 def test_an_animation_see_through_in_every_frame_shares_one_palette_and_leaves_no_trail(render):
     """A clear window that moves: each frame is see-through exactly where its own window is."""
     photo = astronaut().resize(0.25)
-    frames = [
-        photo.bandjoin_const([255]).draw_rect([0, 0, 0, 0], 10 + 30 * n, 20, 24, 24, fill=True)
-        for n in range(3)
-    ]
+    frames = [holed(photo, n) for n in range(3)]
     out = render(animated(frames).gifsave_buffer(), "format=gif", max_frames=10)
     decoded_frames, _ = frames_of(out.body)
     assert colour_tables(out.body) == (True, 0)
@@ -280,6 +280,92 @@ def test_an_animation_see_through_in_every_frame_shares_one_palette_and_leaves_n
         shown = expected == 255
         error = frame[..., :3][shown].astype(int) - photo.numpy()[shown]
         assert np.abs(error.mean(axis=0)).max() < 2 and np.abs(error).mean() < 8
+
+
+def holed(photo: pyvips.Image, n: int) -> pyvips.Image:
+    """`photo` with a clear 24x24 window, moved 30 pixels right for each `n`."""
+    return photo.bandjoin_const([255]).draw_rect([0, 0, 0, 0], 10 + 30 * n, 20, 24, 24, fill=True)
+
+
+def pillow_alphas(body: bytes) -> list[np.ndarray]:
+    """The alpha of every frame of a GIF as Pillow composes it, a decoder apart from libvips."""
+    frames = []
+    with Image.open(io.BytesIO(body)) as image:
+        for index in range(image.n_frames):
+            image.seek(index)
+            frames.append(np.asarray(image.convert("RGBA"))[..., 3])
+    return frames
+
+
+def opaque_and_see_through() -> list[pyvips.Image]:
+    """Opaque frames of different tints and frames with a clear window, in turn."""
+    photo = astronaut().resize(0.25)
+    opaque = [
+        (photo * [1.0, 1.0 - 0.1 * n, 1.0]).cast("uchar").bandjoin_const([255]) for n in range(4)
+    ]
+    holes = [holed(photo, n) for n in range(3)]
+    return [opaque[0], holes[0], opaque[1], opaque[2], holes[1], holes[2], opaque[3]]
+
+
+def as_gif_of_mixed_frames(render: Render, sequence: list[pyvips.Image]) -> bytes:
+    # The original as lossless WebP: libvips writes such a sequence wrong as GIF.
+    source = animated(sequence).webpsave_buffer(lossless=True)
+    return render(source, "format=gif", max_frames=10).body
+
+
+def test_see_through_frames_between_opaque_ones_stay_see_through_only_in_their_windows(render):
+    """No opaque frame shows through the window of the frame after it, in libvips' decoder or in
+    Pillow's."""
+    sequence = opaque_and_see_through()
+    body = as_gif_of_mixed_frames(render, sequence)
+    decoded_frames, _ = frames_of(body)
+    assert colour_tables(body) == (True, 0)
+    alphas = pillow_alphas(body)
+    assert len(decoded_frames) == len(alphas) == len(sequence)
+    for index, (frame, alpha, source) in enumerate(
+        zip(decoded_frames, alphas, sequence, strict=True)
+    ):
+        expected = source.numpy()[..., 3]
+        assert np.array_equal(frame[..., 3], expected), index
+        assert np.array_equal(alpha, expected), index
+        shown = expected == 255
+        error = frame[..., :3][shown].astype(int) - source.numpy()[..., :3][shown]
+        assert np.abs(error).mean() < 8, index
+
+
+# Each frame of a GIF as Chromium composes it for the page, through WebCodecs' ImageDecoder
+# (which needs a secure context: the page is served as http://localhost).
+CHROMIUM_FRAMES = """async (bytes) => {
+    const decoder = new ImageDecoder({data: new Uint8Array(bytes), type: "image/gif"});
+    await decoder.tracks.ready;
+    const alphas = [];
+    for (let index = 0; index < decoder.tracks.selectedTrack.frameCount; index++) {
+        const {image} = await decoder.decode({frameIndex: index});
+        const canvas = new OffscreenCanvas(image.displayWidth, image.displayHeight);
+        const context = canvas.getContext("2d");
+        context.drawImage(image, 0, 0);
+        image.close();
+        const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+        alphas.push(Array.from(pixels.filter((_, at) => at % 4 === 3)));
+    }
+    return alphas;
+}"""
+
+
+def test_see_through_frames_between_opaque_ones_show_right_in_chromium(render, tmp_path):
+    sequence = opaque_and_see_through()
+    body = as_gif_of_mixed_frames(render, sequence)
+    with chromium(tmp_path) as browser:
+        page = browser.new_page()
+        page.route(
+            "http://localhost/", lambda route: route.fulfill(body="", content_type="text/html")
+        )
+        page.goto("http://localhost/")
+        alphas = page.evaluate(CHROMIUM_FRAMES, list(body))
+    assert len(alphas) == len(sequence)
+    for index, (alpha, source) in enumerate(zip(alphas, sequence, strict=True)):
+        expected = source.numpy()[..., 3]
+        assert np.array_equal(np.array(alpha).reshape(expected.shape), expected), index
 
 
 @pytest.mark.parametrize("corner", [(0, 0), (1, 1)], ids=["even", "odd"])
