@@ -8,14 +8,17 @@ two pixels wide and tall still counted; on photographs the mapped frames came ou
 the originals as with every pixel counted (41.6 dB PSNR either way).
 
 GIF transparency is one bit: alpha below `SEE_THROUGH_BELOW` is see-through, the rest opaque.
-FFmpeg clears a frame before drawing the next only when that frame has see-through pixels, and
-draws only what changed since the frame before; that carries animations in which no frame has
-any, or every frame has some. When only some frames do, an opaque frame would show through the
-see-through pixels of the one after it: those animations are written as whole frames, and every
-frame is then marked to be cleared once shown and to keep the palette's see-through entry
-see-through. (libvips' encoder marks an opaque frame to be cleared without a see-through
-entry, and Pillow and libvips then fill the next frame's see-through pixels with its opaque
-background colour.)
+Opaque animations are FFmpeg's to write: each frame cut down to what changed since the one
+before. Where see-through pixels are, a frame has to be cleared once shown whenever the next
+one has see-through pixels where it is opaque; FFmpeg clears exactly the frames that have
+see-through pixels, which is right only when every frame has some, and then cuts each down to
+its opaque pixels. When every frame has to be cleared anyway, FFmpeg writes the animation;
+otherwise it is written here frame by frame: a frame that has to be cleared is, and is
+followed by a whole frame; any other stays, and the next frame leaves the pixels it shares
+with it see-through, so that they show through (long runs of one index, which LZW packs
+tightly). Every frame keeps the palette's see-through entry see-through. (libvips' encoder
+clears an opaque frame without a see-through entry, and Pillow and libvips then fill the next
+frame's see-through pixels with its opaque background colour.)
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from fractions import Fraction
 from itertools import chain
 
 import av
+import numpy as np
 import pyvips
 
 from imgproxy.pipeline.animation import delays
@@ -40,9 +44,10 @@ PALETTE_SAMPLE_MIN_SIDE = 64
 WHOLE_FRAMES = {"gifflags": "0"}
 
 # GIF blocks: an extension's introducer and the graphic control's label, the trailer, and the
-# packed byte's disposal method ("restore to background") and transparency flag.
+# packed byte's disposal methods ("do not dispose": the frame stays; "restore to background":
+# it is cleared) and transparency flag.
 EXTENSION, GRAPHIC_CONTROL, TRAILER = 0x21, 0xF9, 0x3B
-DISPOSAL_BITS, RESTORE_BACKGROUND, TRANSPARENT = 0x1C, 2 << 2, 0x01
+DISPOSAL_BITS, STAYS, CLEARED, TRANSPARENT = 0x1C, 1 << 2, 2 << 2, 0x01
 # Bytes before the first block: signature, version and logical screen descriptor; then the
 # global colour table. Bytes of an image descriptor and its LZW code size, before its colour
 # table and its data.
@@ -51,18 +56,26 @@ SCREEN_HEADER, IMAGE_HEADER = 13, 11
 
 def ffmpeg_gif(strip: pyvips.Image, count: int) -> bytes:
     """The `count` frames of `strip` as an animated GIF."""
-    see_through = _see_through_frames(strip, count)
-    if any(see_through) and not all(see_through):
-        return animated_gif(strip, count, see_through=True, clear_each_frame=True)
-    return animated_gif(strip, count, see_through=any(see_through))
+    if not strip.hasalpha():
+        return animated_gif(strip, count, see_through=False)
+    alpha = strip[strip.bands - 1].numpy().reshape(count, -1)
+    see_through = alpha.min(axis=1) < SEE_THROUGH_BELOW
+    if not see_through.any():
+        return animated_gif(strip, count, see_through=False)
+    cleared = _cleared_frames(alpha)
+    if see_through.all() and all(cleared):
+        # FFmpeg clears every frame too, and cuts each down to its opaque pixels.
+        return animated_gif(strip, count, see_through=True)
+    return animated_gif(strip, count, see_through=True, cleared=cleared)
 
 
 def animated_gif(
-    strip: pyvips.Image, count: int, *, see_through: bool, clear_each_frame: bool = False
+    strip: pyvips.Image, count: int, *, see_through: bool, cleared: list[bool] | None = None
 ) -> bytes:
     """The `count` frames of `strip`, with their delays and loop count; `see_through` keeps a
     palette entry for the pixels whose alpha is below `SEE_THROUGH_BELOW`, else alpha is
-    ignored; `clear_each_frame` writes whole frames, each cleared once shown."""
+    ignored. With `cleared`, the frames are written here rather than by FFmpeg's differencing,
+    each cleared once shown where `cleared` says so, else kept under the next."""
     page_height = strip.height // count
     rgba = _rgba(strip)
     durations = [max(1, round(delay / 10)) for delay in delays(strip, count)]
@@ -70,20 +83,52 @@ def animated_gif(
     options = {"loop": _loop_option(strip), "final_delay": str(durations[-1])}
     muxed = io.BytesIO()
     with av.open(muxed, mode="w", format="gif", options=options) as out:
-        stream = out.add_stream("gif", options=WHOLE_FRAMES if clear_each_frame else {})
+        stream = out.add_stream("gif", options=WHOLE_FRAMES if cleared else {})
         stream.width, stream.height, stream.pix_fmt = strip.width, page_height, "pal8"
         stream.time_base = stream.codec_context.time_base = CENTISECONDS
         palette = _palette(rgba, page_height, durations, see_through)
-        graph, source = _mapping_graph(strip.width, page_height, palette)
-        for frame in chain(_frames(rgba, page_height, durations), [None]):
-            source.push(frame)
-            for mapped in _pulled(graph):
-                mapped.time_base = CENTISECONDS
-                out.mux(stream.encode(mapped))
+        mapped = _mapped(_frames(rgba, page_height, durations), strip.width, page_height, palette)
+        if cleared:
+            mapped = _shared_pixels_left_out(mapped, cleared, _see_through_index(palette))
+        for frame in mapped:
+            frame.time_base = CENTISECONDS
+            out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
-    if clear_each_frame:
-        return _cleared_after_each_frame(muxed.getvalue(), _see_through_index(palette))
+    if cleared:
+        return _with_disposals(muxed.getvalue(), cleared, _see_through_index(palette))
     return muxed.getvalue()
+
+
+def _cleared_frames(alpha: np.ndarray) -> list[bool]:
+    """For each frame (a row of `alpha`), whether it must be cleared once shown: the next frame
+    has see-through pixels where it is opaque. The last one is, before the first comes again."""
+    opaque = alpha >= SEE_THROUGH_BELOW
+    uncovered = (opaque[:-1] & ~opaque[1:]).any(axis=1)
+    return [*map(bool, uncovered), True]
+
+
+def _shared_pixels_left_out(
+    frames: Iterator[av.VideoFrame], cleared: list[bool], see_through_index: int
+) -> Iterator[av.VideoFrame]:
+    """Each mapped frame; one drawn over a frame that stays has the pixels it shares with that
+    frame set to `see_through_index`, so that they show through from below."""
+    previous = None
+    for frame, after_cleared in zip(frames, [True, *cleared[:-1]], strict=True):
+        indices, colours = frame.to_ndarray()
+        if after_cleared:
+            previous = indices
+            yield frame
+            continue
+        shown = np.where(indices == previous, see_through_index, indices).astype(np.uint8)
+        previous = indices
+        yield _pal8_frame(shown, colours, frame.pts)
+
+
+def _pal8_frame(indices: np.ndarray, colours: np.ndarray, pts: int | None) -> av.VideoFrame:
+    """A new 8-bit palette frame of `indices` into `colours`."""
+    frame = av.VideoFrame.from_ndarray((indices, colours), format="pal8")
+    frame.pts = pts
+    return frame
 
 
 def _see_through_index(palette: av.VideoFrame) -> int:
@@ -92,13 +137,13 @@ def _see_through_index(palette: av.VideoFrame) -> int:
     return int(alpha.argmin())
 
 
-def _cleared_after_each_frame(body: bytes, see_through_index: int) -> bytes:
-    """The GIF `body` with every frame's graphic control set to restore the background (clear)
-    after the frame is shown, and to treat `see_through_index` as see-through."""
+def _with_disposals(body: bytes, cleared: list[bool], see_through_index: int) -> bytes:
+    """The GIF `body` with each frame's graphic control set to clear the frame once shown where
+    `cleared` says so, else to keep it, and to treat `see_through_index` as see-through."""
     patched = bytearray(body)
-    for pos in _graphic_controls(body):
+    for pos, clear in zip(_graphic_controls(body), cleared, strict=True):
         kept = patched[pos + 3] & ~(DISPOSAL_BITS | TRANSPARENT)
-        patched[pos + 3] = kept | RESTORE_BACKGROUND | TRANSPARENT
+        patched[pos + 3] = kept | (CLEARED if clear else STAYS) | TRANSPARENT
         patched[pos + 6] = see_through_index
     return bytes(patched)
 
@@ -121,14 +166,6 @@ def _graphic_controls(body: bytes) -> Iterator[int]:
 def _colour_table_size(packed: int) -> int:
     """The bytes of the colour table that a screen or image descriptor's packed byte announces."""
     return 3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0
-
-
-def _see_through_frames(strip: pyvips.Image, count: int) -> list[bool]:
-    """For each frame, whether it has a see-through pixel."""
-    if not strip.hasalpha():
-        return [False] * count
-    alpha = strip[strip.bands - 1].numpy().reshape(count, -1)
-    return [bool(least < SEE_THROUGH_BELOW) for least in alpha.min(axis=1)]
 
 
 def _rgba(strip: pyvips.Image) -> pyvips.Image:
@@ -164,6 +201,16 @@ def _palette(
     chosen = graph.pull()
     chosen.pts = 0
     return chosen
+
+
+def _mapped(
+    frames: Iterator[av.VideoFrame], width: int, height: int, palette: av.VideoFrame
+) -> Iterator[av.VideoFrame]:
+    """Each of `frames`, `width` x `height`, mapped to `palette` with error diffusion."""
+    graph, source = _mapping_graph(width, height, palette)
+    for frame in chain(frames, [None]):
+        source.push(frame)
+        yield from _pulled(graph)
 
 
 def _mapping_graph(
