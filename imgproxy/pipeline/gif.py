@@ -2,7 +2,8 @@
 
 libvips quantises every frame on its own, which costs 25-90 ms a frame at web sizes; one shared
 palette (palettegen over all frames, then paletteuse) is several times faster, keeps colours
-steady from frame to frame and gives smaller files at the same fidelity. The palette is chosen
+steady from frame to frame and gives smaller files at the same fidelity; dithering only what
+changed keeps the still parts of frames still. The palette is chosen
 from every other pixel of every other row: a quarter of the counting, and every detail at least
 two pixels wide and tall still counted; on photographs the mapped frames came out as close to
 the originals as with every pixel counted (41.6 dB PSNR either way).
@@ -38,6 +39,9 @@ CENTISECONDS = Fraction(1, 100)
 # paletteuse's alpha_threshold, at its default.
 SEE_THROUGH_BELOW = 128
 DITHER = "sierra2_4a"
+# Each frame is dithered again only within the rectangle that changed since the one before; the
+# rest keeps its indices, so still parts neither flicker with dithering noise nor cost bytes.
+DIFF_MODE = "rectangle"
 # Frames at least this wide and tall feed the palette every other pixel of every other row.
 PALETTE_SAMPLE_MIN_SIDE = 64
 # The GIF encoder's flags off: every frame whole, none cut down to what changed.
@@ -225,7 +229,7 @@ def _mapping_graph(
         format=palette.format.name,
         time_base=CENTISECONDS,
     )
-    mapped = graph.add("paletteuse", f"dither={DITHER}")
+    mapped = graph.add("paletteuse", f"dither={DITHER}:diff_mode={DIFF_MODE}")
     sink = graph.add("buffersink")
     source.link_to(mapped, 0, 0)
     colours.link_to(mapped, 0, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import av
 import numpy as np
@@ -389,6 +390,19 @@ def test_frames_cleared_or_kept_show_right_in_chromium(render, tmp_path):
             shape = (sequence[0].height, sequence[0].width, 4)
             frames = [np.array(frame, dtype=np.uint8).reshape(shape) for frame in shown]
             assert_frames_match(frames, sequence, f"Chromium, {name}")
+
+
+def test_pixels_that_do_not_change_do_not_flicker(render):
+    """Dithering noise stays put: away from a square moving over a still photograph, every frame
+    shows the very pixels of the frame before it."""
+    photo = astronaut().resize(0.25)
+    frames = [photo.draw_rect([255, 255, 0], 10 + 12 * n, 60, 10, 10, fill=True) for n in range(4)]
+    source = animated(frames).webpsave_buffer(lossless=True)
+    decoded_frames, _ = frames_of(render(source, "format=gif", max_frames=10).body)
+    still = np.ones(decoded_frames[0].shape[:2], dtype=bool)
+    still[60:70, 10:56] = False
+    for before, after in itertools.pairwise(decoded_frames):
+        assert np.array_equal(before[still], after[still])
 
 
 @pytest.mark.parametrize("corner", [(0, 0), (1, 1)], ids=["even", "odd"])
