@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from fractions import Fraction
-from itertools import chain
+from itertools import chain, pairwise
 
 import av
 import numpy as np
@@ -106,9 +106,11 @@ def animated_gif(
 def _cleared_frames(alpha: np.ndarray) -> list[bool]:
     """For each frame (a row of `alpha`), whether it must be cleared once shown: the next frame
     has see-through pixels where it is opaque. The last one is, before the first comes again."""
-    opaque = alpha >= SEE_THROUGH_BELOW
-    uncovered = (opaque[:-1] & ~opaque[1:]).any(axis=1)
-    return [*map(bool, uncovered), True]
+    uncovered = [
+        bool(np.any((before >= SEE_THROUGH_BELOW) & (after < SEE_THROUGH_BELOW)))
+        for before, after in pairwise(alpha)
+    ]
+    return [*uncovered, True]
 
 
 def _shared_pixels_left_out(
