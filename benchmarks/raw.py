@@ -78,7 +78,7 @@ def animated_gif_320(data: bytes) -> bytes:
     """Every frame resized, then one palette for all of them through FFmpeg, as imgproxy does."""
     image = pyvips.Image.thumbnail_buffer(data, 320, option_string="n=-1")
     frames = image.height // image.get("page-height")
-    return animated_gif(without_solid_alpha(image.copy_memory()), frames, see_through=False)
+    return animated_gif(without_solid_alpha(image.copy_memory()), frames)
 
 
 def quality_fixed_800(data: bytes) -> bytes:

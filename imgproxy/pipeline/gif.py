@@ -3,23 +3,23 @@
 libvips quantises every frame on its own, which costs 25-90 ms a frame at web sizes; one shared
 palette (palettegen over all frames, then paletteuse) is several times faster, keeps colours
 steady from frame to frame and gives smaller files at the same fidelity; dithering only what
-changed keeps the still parts of frames still. The palette is chosen
-from every other pixel of every other row: a quarter of the counting, and every detail at least
-two pixels wide and tall still counted; on photographs the mapped frames came out as close to
-the originals as with every pixel counted (41.6 dB PSNR either way).
+changed keeps the still parts of frames still. The palette is chosen from every other pixel of
+every other row: a quarter of the counting, and every detail at least two pixels wide and tall
+still counted; on photographs the mapped frames came out as close to the originals as with
+every pixel counted (41.6 dB PSNR either way).
 
 GIF transparency is one bit: alpha below `SEE_THROUGH_BELOW` is see-through, the rest opaque.
 Opaque animations are FFmpeg's to write: each frame cut down to what changed since the one
-before. Where see-through pixels are, a frame has to be cleared once shown whenever the next
-one has see-through pixels where it is opaque; FFmpeg clears exactly the frames that have
-see-through pixels, which is right only when every frame has some, and then cuts each down to
-its opaque pixels. When every frame has to be cleared anyway, FFmpeg writes the animation;
-otherwise it is written here frame by frame: a frame that has to be cleared is, and is
-followed by a whole frame; any other stays, and the next frame leaves the pixels it shares
-with it see-through, so that they show through (long runs of one index, which LZW packs
-tightly). Every frame keeps the palette's see-through entry see-through. (libvips' encoder
-clears an opaque frame without a see-through entry, and Pillow and libvips then fill the next
-frame's see-through pixels with its opaque background colour.)
+before. Animations with see-through pixels are not: FFmpeg clears exactly the frames that have
+see-through pixels, where a frame has to be cleared once shown whenever the next one has
+see-through pixels where it is opaque, and the cut it makes around a frame's opaque pixels
+drops columns that only their last row reaches. Those are written here frame by frame, whole:
+a frame that has to be cleared is, and is followed by a frame with every pixel; any other
+stays, and the next frame leaves the pixels it shares with it see-through, so that they show
+through (long runs of one index, which LZW packs tightly). Every frame keeps the palette's
+see-through entry see-through. (libvips' encoder clears an opaque frame without a see-through
+entry, and Pillow and libvips then fill the next frame's see-through pixels with its opaque
+background colour.)
 """
 
 from __future__ import annotations
@@ -53,33 +53,26 @@ WHOLE_FRAMES = {"gifflags": "0"}
 EXTENSION, GRAPHIC_CONTROL, TRAILER = 0x21, 0xF9, 0x3B
 DISPOSAL_BITS, STAYS, CLEARED, TRANSPARENT = 0x1C, 1 << 2, 2 << 2, 0x01
 # Bytes before the first block: signature, version and logical screen descriptor; then the
-# global colour table. Bytes of an image descriptor and its LZW code size, before its colour
-# table and its data.
+# global colour table. Bytes of an image: its descriptor (10) and, after its colour table, its
+# LZW code size (1); then its data.
 SCREEN_HEADER, IMAGE_HEADER = 13, 11
 
 
 def ffmpeg_gif(strip: pyvips.Image, count: int) -> bytes:
     """The `count` frames of `strip` as an animated GIF."""
     if not strip.hasalpha():
-        return animated_gif(strip, count, see_through=False)
+        return animated_gif(strip, count)
     alpha = strip[strip.bands - 1].numpy().reshape(count, -1)
-    see_through = alpha.min(axis=1) < SEE_THROUGH_BELOW
-    if not see_through.any():
-        return animated_gif(strip, count, see_through=False)
-    cleared = _cleared_frames(alpha)
-    if see_through.all() and all(cleared):
-        # FFmpeg clears every frame too, and cuts each down to its opaque pixels.
-        return animated_gif(strip, count, see_through=True)
-    return animated_gif(strip, count, see_through=True, cleared=cleared)
+    if alpha.min() >= SEE_THROUGH_BELOW:
+        return animated_gif(strip, count)
+    return animated_gif(strip, count, cleared=_cleared_frames(alpha))
 
 
-def animated_gif(
-    strip: pyvips.Image, count: int, *, see_through: bool, cleared: list[bool] | None = None
-) -> bytes:
-    """The `count` frames of `strip`, with their delays and loop count; `see_through` keeps a
-    palette entry for the pixels whose alpha is below `SEE_THROUGH_BELOW`, else alpha is
-    ignored. With `cleared`, the frames are written here rather than by FFmpeg's differencing,
-    each cleared once shown where `cleared` says so, else kept under the next."""
+def animated_gif(strip: pyvips.Image, count: int, cleared: list[bool] | None = None) -> bytes:
+    """The `count` frames of `strip`, with their delays and loop count. Without `cleared`, alpha
+    is ignored and FFmpeg cuts each frame down to what changed; with it, the palette keeps an
+    entry for the pixels whose alpha is below `SEE_THROUGH_BELOW`, and the frames are written
+    whole, each cleared once shown where `cleared` says so, else kept under the next."""
     page_height = strip.height // count
     rgba = _rgba(strip)
     durations = [max(1, round(delay / 10)) for delay in delays(strip, count)]
@@ -87,18 +80,18 @@ def animated_gif(
     options = {"loop": _loop_option(strip), "final_delay": str(durations[-1])}
     muxed = io.BytesIO()
     with av.open(muxed, mode="w", format="gif", options=options) as out:
-        stream = out.add_stream("gif", options=WHOLE_FRAMES if cleared else {})
+        stream = out.add_stream("gif", options={} if cleared is None else WHOLE_FRAMES)
         stream.width, stream.height, stream.pix_fmt = strip.width, page_height, "pal8"
         stream.time_base = stream.codec_context.time_base = CENTISECONDS
-        palette = _palette(rgba, page_height, durations, see_through)
+        palette = _palette(rgba, page_height, durations, see_through=cleared is not None)
         mapped = _mapped(_frames(rgba, page_height, durations), strip.width, page_height, palette)
-        if cleared:
+        if cleared is not None:
             mapped = _shared_pixels_left_out(mapped, cleared, _see_through_index(palette))
         for frame in mapped:
             frame.time_base = CENTISECONDS
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
-    if cleared:
+    if cleared is not None:
         return _with_disposals(muxed.getvalue(), cleared, _see_through_index(palette))
     return muxed.getvalue()
 

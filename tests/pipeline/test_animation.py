@@ -392,6 +392,18 @@ def test_frames_cleared_or_kept_show_right_in_chromium(render, tmp_path):
             assert_frames_match(frames, sequence, f"Chromium, {name}")
 
 
+def test_a_line_of_opaque_pixels_on_clear_frames_keeps_every_pixel(render):
+    """A red line, one row high, moving down over clear frames: every frame is cleared, and each
+    pixel of the line is still drawn (a cut around a frame's opaque pixels that missed their
+    last row would keep one)."""
+
+    def frame(row: int) -> pyvips.Image:
+        return solid(40, 20, (0, 0, 0, 0)).draw_rect([*RED, 255], 5, row, 30, 1, fill=True)
+
+    sequence = [frame(5), frame(10)]
+    assert_decoded_right(as_gif(render, sequence), sequence)
+
+
 def test_pixels_that_do_not_change_do_not_flicker(render):
     """Dithering noise stays put: away from a square moving over a still photograph, every frame
     shows the very pixels of the frame before it."""
