@@ -13,13 +13,9 @@ Opaque animations are FFmpeg's to write: each frame cut down to what changed sin
 before. Animations with see-through pixels are not: FFmpeg clears exactly the frames that have
 see-through pixels, where a frame has to be cleared once shown whenever the next one has
 see-through pixels where it is opaque, and the cut it makes around a frame's opaque pixels
-drops columns that only their last row reaches. Those are written here frame by frame, whole:
-a frame that has to be cleared is, and is followed by a frame with every pixel; any other
-stays, and the next frame leaves the pixels it shares with it see-through, so that they show
-through (long runs of one index, which LZW packs tightly). Every frame keeps the palette's
-see-through entry see-through. (libvips' encoder clears an opaque frame without a see-through
-entry, and Pillow and libvips then fill the next frame's see-through pixels with its opaque
-background colour.)
+drops columns that only their last row reaches. Their frames are mapped here and written by
+`gifwrite`. (libvips' encoder clears an opaque frame without a see-through entry, and Pillow
+and libvips then fill the next frame's see-through pixels with its opaque background colour.)
 """
 
 from __future__ import annotations
@@ -34,6 +30,7 @@ import numpy as np
 import pyvips
 
 from imgproxy.pipeline.animation import delays
+from imgproxy.pipeline.gifwrite import gif_file
 
 CENTISECONDS = Fraction(1, 100)
 # paletteuse's alpha_threshold, at its default.
@@ -44,18 +41,6 @@ DITHER = "sierra2_4a"
 DIFF_MODE = "rectangle"
 # Frames at least this wide and tall feed the palette every other pixel of every other row.
 PALETTE_SAMPLE_MIN_SIDE = 64
-# The GIF encoder's flags off: every frame whole, none cut down to what changed.
-WHOLE_FRAMES = {"gifflags": "0"}
-
-# GIF blocks: an extension's introducer and the graphic control's label, the trailer, and the
-# packed byte's disposal methods ("do not dispose": the frame stays; "restore to background":
-# it is cleared) and transparency flag.
-EXTENSION, GRAPHIC_CONTROL, TRAILER = 0x21, 0xF9, 0x3B
-DISPOSAL_BITS, STAYS, CLEARED, TRANSPARENT = 0x1C, 1 << 2, 2 << 2, 0x01
-# Bytes before the first block: signature, version and logical screen descriptor; then the
-# global colour table. Bytes of an image: its descriptor (10) and, after its colour table, its
-# LZW code size (1); then its data.
-SCREEN_HEADER, IMAGE_HEADER = 13, 11
 
 
 def ffmpeg_gif(strip: pyvips.Image, count: int) -> bytes:
@@ -70,29 +55,41 @@ def ffmpeg_gif(strip: pyvips.Image, count: int) -> bytes:
 
 def animated_gif(strip: pyvips.Image, count: int, cleared: list[bool] | None = None) -> bytes:
     """The `count` frames of `strip`, with their delays and loop count. Without `cleared`, alpha
-    is ignored and FFmpeg cuts each frame down to what changed; with it, the palette keeps an
-    entry for the pixels whose alpha is below `SEE_THROUGH_BELOW`, and the frames are written
-    whole, each cleared once shown where `cleared` says so, else kept under the next."""
+    is ignored and FFmpeg writes the file; with it, the palette keeps an entry for the pixels
+    whose alpha is below `SEE_THROUGH_BELOW`, and each frame is cleared once shown where
+    `cleared` says so, else kept under the next (`gifwrite`)."""
     page_height = strip.height // count
     rgba = _rgba(strip)
     durations = [max(1, round(delay / 10)) for delay in delays(strip, count)]
+    palette = _palette(rgba, page_height, durations, see_through=cleared is not None)
+    mapped = _mapped(_frames(rgba, page_height, durations), strip.width, page_height, palette)
+    if cleared is None:
+        return _muxed(mapped, strip.width, page_height, durations, _repeats(strip))
+    frames = (frame.to_ndarray() for frame in mapped)
+    return gif_file(frames, cleared, durations, _repeats(strip), _see_through_index(palette))
+
+
+def _muxed(
+    mapped: Iterator[av.VideoFrame],
+    width: int,
+    height: int,
+    durations: list[int],
+    repeats: int | None,
+) -> bytes:
+    """The `mapped` frames through FFmpeg's GIF encoder and muxer, each cut down to what
+    changed since the one before."""
     # Frame delays come from the gaps between timestamps; the last one has no gap after it.
-    options = {"loop": _loop_option(strip), "final_delay": str(durations[-1])}
+    loop = "-1" if repeats is None else str(repeats)
+    options = {"loop": loop, "final_delay": str(durations[-1])}
     muxed = io.BytesIO()
     with av.open(muxed, mode="w", format="gif", options=options) as out:
-        stream = out.add_stream("gif", options={} if cleared is None else WHOLE_FRAMES)
-        stream.width, stream.height, stream.pix_fmt = strip.width, page_height, "pal8"
+        stream = out.add_stream("gif")
+        stream.width, stream.height, stream.pix_fmt = width, height, "pal8"
         stream.time_base = stream.codec_context.time_base = CENTISECONDS
-        palette = _palette(rgba, page_height, durations, see_through=cleared is not None)
-        mapped = _mapped(_frames(rgba, page_height, durations), strip.width, page_height, palette)
-        if cleared is not None:
-            mapped = _shared_pixels_left_out(mapped, cleared, _see_through_index(palette))
         for frame in mapped:
             frame.time_base = CENTISECONDS
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
-    if cleared is not None:
-        return _with_disposals(muxed.getvalue(), cleared, _see_through_index(palette))
     return muxed.getvalue()
 
 
@@ -106,65 +103,10 @@ def _cleared_frames(alpha: np.ndarray) -> list[bool]:
     return [*uncovered, True]
 
 
-def _shared_pixels_left_out(
-    frames: Iterator[av.VideoFrame], cleared: list[bool], see_through_index: int
-) -> Iterator[av.VideoFrame]:
-    """Each mapped frame; one drawn over a frame that stays has the pixels it shares with that
-    frame set to `see_through_index`, so that they show through from below."""
-    previous = None
-    for frame, after_cleared in zip(frames, [True, *cleared[:-1]], strict=True):
-        indices, colours = frame.to_ndarray()
-        if after_cleared:
-            previous = indices
-            yield frame
-            continue
-        shown = np.where(indices == previous, see_through_index, indices).astype(np.uint8)
-        previous = indices
-        yield _pal8_frame(shown, colours, frame.pts)
-
-
-def _pal8_frame(indices: np.ndarray, colours: np.ndarray, pts: int | None) -> av.VideoFrame:
-    """A new 8-bit palette frame of `indices` into `colours`."""
-    frame = av.VideoFrame.from_ndarray((indices, colours), format="pal8")
-    frame.pts = pts
-    return frame
-
-
 def _see_through_index(palette: av.VideoFrame) -> int:
     """The palette entry that palettegen reserved for see-through pixels: its alpha is 0."""
     alpha = palette.to_ndarray().reshape(-1, 4)[:, 3]
     return int(alpha.argmin())
-
-
-def _with_disposals(body: bytes, cleared: list[bool], see_through_index: int) -> bytes:
-    """The GIF `body` with each frame's graphic control set to clear the frame once shown where
-    `cleared` says so, else to keep it, and to treat `see_through_index` as see-through."""
-    patched = bytearray(body)
-    for pos, clear in zip(_graphic_controls(body), cleared, strict=True):
-        kept = patched[pos + 3] & ~(DISPOSAL_BITS | TRANSPARENT)
-        patched[pos + 3] = kept | (CLEARED if clear else STAYS) | TRANSPARENT
-        patched[pos + 6] = see_through_index
-    return bytes(patched)
-
-
-def _graphic_controls(body: bytes) -> Iterator[int]:
-    """Where each graphic control extension of the GIF `body` starts."""
-    pos = SCREEN_HEADER + _colour_table_size(body[10])
-    while body[pos] != TRAILER:
-        if body[pos] == EXTENSION:
-            if body[pos + 1] == GRAPHIC_CONTROL:
-                yield pos
-            pos += 2
-        else:
-            pos += IMAGE_HEADER + _colour_table_size(body[pos + 9])
-        while body[pos]:
-            pos += body[pos] + 1
-        pos += 1
-
-
-def _colour_table_size(packed: int) -> int:
-    """The bytes of the colour table that a screen or image descriptor's packed byte announces."""
-    return 3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0
 
 
 def _rgba(strip: pyvips.Image) -> pyvips.Image:
@@ -174,10 +116,11 @@ def _rgba(strip: pyvips.Image) -> pyvips.Image:
     return strip if strip.hasalpha() else strip.bandjoin_const([255])
 
 
-def _loop_option(strip: pyvips.Image) -> str:
-    """libvips' loop (0 forever, else the number of plays) as the GIF muxer's repeat count."""
+def _repeats(strip: pyvips.Image) -> int | None:
+    """libvips' loop (0 for ever, else the number of plays) as the number of plays after the
+    first (0 for ever), None for one play."""
     loop = strip.get("loop") if strip.get_typeof("loop") else 0
-    return "0" if loop == 0 else str(loop - 1) if loop > 1 else "-1"
+    return 0 if loop == 0 else loop - 1 if loop > 1 else None
 
 
 def _palette(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import struct
+from collections.abc import Iterator
 
 import av
 import numpy as np
@@ -226,22 +228,31 @@ def test_an_opaque_animation_keeps_its_frames_delays_and_loop_count_as_gif(rende
         assert close(frame[20, 30], colour) and close(frame[2, 2], (255, 255, 255))
 
 
-def colour_tables(body: bytes) -> tuple[bool, int]:
-    """(has a global colour table, number of local colour tables) of a GIF file."""
+def image_descriptors(body: bytes) -> Iterator[int]:
+    """Where each image descriptor of a GIF file starts."""
     packed = body[10]
     pos = 13 + (3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0)
-    local = 0
     while body[pos] != 0x3B:
         if body[pos] == 0x21:
             pos += 2
         else:
+            yield pos
             flags = body[pos + 9]
-            local += bool(flags & 0x80)
             pos += 11 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
         while body[pos]:
             pos += body[pos] + 1
         pos += 1
-    return bool(packed & 0x80), local
+
+
+def colour_tables(body: bytes) -> tuple[bool, int]:
+    """(has a global colour table, number of local colour tables) of a GIF file."""
+    local = sum(bool(body[pos + 9] & 0x80) for pos in image_descriptors(body))
+    return bool(body[10] & 0x80), local
+
+
+def image_boxes(body: bytes) -> list[tuple[int, ...]]:
+    """(left, top, width, height) of each image of a GIF file."""
+    return [struct.unpack_from("<4H", body, pos + 1) for pos in image_descriptors(body)]
 
 
 def test_an_opaque_animation_shares_one_palette_across_frames(render):
@@ -390,6 +401,26 @@ def test_frames_cleared_or_kept_show_right_in_chromium(render, tmp_path):
             shape = (sequence[0].height, sequence[0].width, 4)
             frames = [np.array(frame, dtype=np.uint8).reshape(shape) for frame in shown]
             assert_frames_match(frames, sequence, f"Chromium, {name}")
+
+
+def test_an_animation_with_see_through_pixels_keeps_its_delays_and_loop_count(render):
+    strip = animated(opaque_and_see_through())
+    delays = [100, 200, 300, 150, 60, 70, 80]
+    strip.set_type(pyvips.GValue.array_int_type, "delay", delays)
+    strip.set_type(pyvips.GValue.gint_type, "loop", 3)
+    out = render(strip.webpsave_buffer(lossless=True), "format=gif", max_frames=10)
+    assert frames_of(out.body)[1] == delays
+    assert pyvips.Image.new_from_buffer(out.body, "", n=-1).get("loop") == 3
+
+
+def test_a_figure_moving_over_clear_frames_is_drawn_in_its_own_box(render):
+    """Every frame is cleared, and each after the first is cut to the square it shows."""
+    clear = solid(128, 96, (0, 0, 0, 0))
+    sequence = [clear.draw_rect([*RED, 255], 10 + 20 * n, 40, 12, 12, fill=True) for n in range(5)]
+    body = as_gif(render, sequence)
+    assert_decoded_right(body, sequence)
+    boxes = image_boxes(body)
+    assert boxes == [(0, 0, 128, 96), *((10 + 20 * n, 40, 12, 12) for n in range(1, 5))]
 
 
 def test_a_line_of_opaque_pixels_on_clear_frames_keeps_every_pixel(render):

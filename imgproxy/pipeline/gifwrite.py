@@ -1,0 +1,142 @@
+"""A GIF file of palette frames with see-through pixels, each frame cut to the rectangle that
+has to be drawn and told whether it stays or is cleared once shown.
+
+FFmpeg's GIF encoder packs each rectangle's indices (LZW); the file around them is written
+here. A frame stays under the next one unless the next has see-through pixels where it is
+opaque: then it is cleared (disposal "restore to background", which clears the frame's own
+rectangle), so its rectangle takes in every opaque pixel on the canvas, and the next frame is
+drawn on a clear canvas, cut to its own opaque pixels. A frame drawn over one that stays sets
+the pixels it shares with it to the see-through entry and is cut to the pixels it changes. The
+first frame is whole, so that no decoder's idea of the canvas before it matters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fractions import Fraction
+
+import av
+import numpy as np
+
+# GIF blocks: an extension's introducer, the graphic control's and the application
+# extension's labels, an image's separator, the trailer.
+EXTENSION, GRAPHIC_CONTROL, APPLICATION, IMAGE, TRAILER = 0x21, 0xF9, 0xFF, 0x2C, 0x3B
+# A graphic control's packed byte: disposal "do not dispose" (the frame stays) or "restore to
+# background" (it is cleared), and the transparency flag.
+STAYS, CLEARED, TRANSPARENT = 1 << 2, 2 << 2, 0x01
+# Signature, version and logical screen descriptor, before the global colour table.
+SCREEN_HEADER = 13
+# The encoder's flags off: it writes the rectangle it is given, as it is.
+AS_GIVEN = {"gifflags": "0"}
+
+Box = tuple[int, int, int, int]
+Frame = tuple[np.ndarray, np.ndarray]
+
+
+def gif_file(
+    frames: Iterable[Frame],
+    cleared: list[bool],
+    durations: list[int],
+    repeats: int | None,
+    see_through_index: int,
+) -> bytes:
+    """The GIF of `frames` (palette indices and their palette, as PyAV gives an 8-bit palette
+    frame, with `see_through_index` see-through), each shown for its centiseconds in
+    `durations` and cleared once shown where `cleared` says so; played once more `repeats`
+    times (0: for ever; None: once)."""
+    parts: list[bytes] = []
+    previous: np.ndarray | None = None
+    for (indices, colours), clear, duration in zip(frames, cleared, durations, strict=True):
+        drawn = indices if previous is None else _changes(indices, previous, see_through_index)
+        box = _box(drawn, indices, see_through_index, whole=not parts, cleared=clear)
+        image = _packed_image(drawn, box, colours)
+        if not parts:
+            parts += [image[: _header_size(image)], _looping(repeats)]
+        parts += [_graphic_control(duration, clear, see_through_index), _image_blocks(image, box)]
+        previous = None if clear else indices
+    return b"".join([*parts, bytes([TRAILER])])
+
+
+def _changes(indices: np.ndarray, below: np.ndarray, see_through_index: int) -> np.ndarray:
+    """`indices` with the pixels it shares with the frame `below` set to see-through."""
+    return np.where(indices == below, see_through_index, indices).astype(np.uint8)
+
+
+def _box(
+    drawn: np.ndarray, indices: np.ndarray, see_through_index: int, *, whole: bool, cleared: bool
+) -> Box:
+    """(left, top, width, height) of the rectangle to draw: the whole frame, or the pixels
+    `drawn` sets, together with every opaque pixel of the frame when it is to be `cleared`."""
+    height, width = drawn.shape
+    if whole:
+        return 0, 0, width, height
+    marked = drawn != see_through_index
+    if cleared:
+        marked |= indices != see_through_index
+    rows, columns = np.flatnonzero(marked.any(axis=1)), np.flatnonzero(marked.any(axis=0))
+    if not len(rows):
+        return 0, 0, 1, 1
+    return (
+        int(columns[0]),
+        int(rows[0]),
+        int(columns[-1] - columns[0] + 1),
+        int(rows[-1] - rows[0] + 1),
+    )
+
+
+def _packed_image(drawn: np.ndarray, box: Box, colours: np.ndarray) -> bytes:
+    """The GIF FFmpeg's encoder writes of the `box` of `drawn`: a header with the colour table,
+    then the image (its graphic control, descriptor and LZW data)."""
+    left, top, width, height = box
+    codec = av.CodecContext.create("gif", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "pal8"
+    codec.time_base = Fraction(1, 100)
+    codec.options = AS_GIVEN
+    codec.open()
+    cut = np.ascontiguousarray(drawn[top : top + height, left : left + width])
+    frame = av.VideoFrame.from_ndarray((cut, colours), format="pal8")
+    frame.pts = 0
+    return b"".join(bytes(packet) for packet in [*codec.encode(frame), *codec.encode(None)])
+
+
+def _looping(repeats: int | None) -> bytes:
+    """The application extension (NETSCAPE2.0) that plays the animation again `repeats`
+    times, 0 for ever; none for an animation played once."""
+    if repeats is None:
+        return b""
+    count = repeats.to_bytes(2, "little")
+    return bytes([EXTENSION, APPLICATION, 11]) + b"NETSCAPE2.0" + bytes([3, 1]) + count + b"\0"
+
+
+def _graphic_control(duration: int, cleared: bool, see_through_index: int) -> bytes:
+    """A frame's graphic control: shown for `duration` centiseconds, then cleared or kept,
+    with `see_through_index` see-through."""
+    packed = (CLEARED if cleared else STAYS) | TRANSPARENT
+    delay = min(duration, 0xFFFF).to_bytes(2, "little")
+    return bytes([EXTENSION, GRAPHIC_CONTROL, 4, packed]) + delay + bytes([see_through_index, 0])
+
+
+def _image_blocks(packed: bytes, box: Box) -> bytes:
+    """The image of a GIF the encoder wrote (descriptor, LZW code size and data), placed at the
+    `box`'s corner."""
+    image = bytearray(packed[_first_block(packed) :])
+    image[1:5] = box[0].to_bytes(2, "little") + box[1].to_bytes(2, "little")
+    return bytes(image[:-1]) if image[-1] == TRAILER else bytes(image)
+
+
+def _first_block(packed: bytes) -> int:
+    """Where the image of a GIF starts, past its header, global colour table and any extension
+    the encoder wrote before it."""
+    pos = _header_size(packed)
+    while packed[pos] == EXTENSION:
+        pos += 2
+        while packed[pos]:
+            pos += packed[pos] + 1
+        pos += 1
+    return pos
+
+
+def _header_size(gif: bytes) -> int:
+    """The bytes of a GIF's header and global colour table."""
+    flags = gif[10]
+    return SCREEN_HEADER + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
