@@ -23,16 +23,17 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from fractions import Fraction
-from itertools import chain, pairwise
+from itertools import chain
 
 import av
-import numpy as np
 import pyvips
 
 from imgproxy.pipeline.animation import delays
 from imgproxy.pipeline.gifwrite import gif_file
 
 CENTISECONDS = Fraction(1, 100)
+# The longest delay (centiseconds) and repeat count a GIF's 16-bit fields hold.
+MAX_DELAY = MAX_REPEATS = 0xFFFF
 # paletteuse's alpha_threshold, at its default.
 SEE_THROUGH_BELOW = 128
 DITHER = "sierra2_4a"
@@ -45,28 +46,23 @@ PALETTE_SAMPLE_MIN_SIDE = 64
 
 def ffmpeg_gif(strip: pyvips.Image, count: int) -> bytes:
     """The `count` frames of `strip` as an animated GIF."""
-    if not strip.hasalpha():
-        return animated_gif(strip, count)
-    alpha = strip[strip.bands - 1].numpy().reshape(count, -1)
-    if alpha.min() >= SEE_THROUGH_BELOW:
-        return animated_gif(strip, count)
-    return animated_gif(strip, count, cleared=_cleared_frames(alpha))
+    see_through = strip.hasalpha() and strip[strip.bands - 1].min() < SEE_THROUGH_BELOW
+    return animated_gif(strip, count, see_through=see_through)
 
 
-def animated_gif(strip: pyvips.Image, count: int, cleared: list[bool] | None = None) -> bytes:
-    """The `count` frames of `strip`, with their delays and loop count. Without `cleared`, alpha
-    is ignored and FFmpeg writes the file; with it, the palette keeps an entry for the pixels
-    whose alpha is below `SEE_THROUGH_BELOW`, and each frame is cleared once shown where
-    `cleared` says so, else kept under the next (`gifwrite`)."""
+def animated_gif(strip: pyvips.Image, count: int, *, see_through: bool = False) -> bytes:
+    """The `count` frames of `strip`, with their delays and loop count. Without `see_through`,
+    alpha is ignored and FFmpeg writes the file; with it, the palette keeps an entry for the
+    pixels whose alpha is below `SEE_THROUGH_BELOW`, and `gifwrite` writes the file."""
     page_height = strip.height // count
     rgba = _rgba(strip)
-    durations = [max(1, round(delay / 10)) for delay in delays(strip, count)]
-    palette = _palette(rgba, page_height, durations, see_through=cleared is not None)
+    durations = [min(MAX_DELAY, max(1, round(delay / 10))) for delay in delays(strip, count)]
+    palette = _palette(rgba, page_height, durations, see_through)
     mapped = _mapped(_frames(rgba, page_height, durations), strip.width, page_height, palette)
-    if cleared is None:
+    if not see_through:
         return _muxed(mapped, strip.width, page_height, durations, _repeats(strip))
     frames = (frame.to_ndarray() for frame in mapped)
-    return gif_file(frames, cleared, durations, _repeats(strip), _see_through_index(palette))
+    return gif_file(frames, durations, _repeats(strip), _see_through_index(palette))
 
 
 def _muxed(
@@ -93,16 +89,6 @@ def _muxed(
     return muxed.getvalue()
 
 
-def _cleared_frames(alpha: np.ndarray) -> list[bool]:
-    """For each frame (a row of `alpha`), whether it must be cleared once shown: the next frame
-    has see-through pixels where it is opaque. The last one is, before the first comes again."""
-    uncovered = [
-        bool(np.any((before >= SEE_THROUGH_BELOW) & (after < SEE_THROUGH_BELOW)))
-        for before, after in pairwise(alpha)
-    ]
-    return [*uncovered, True]
-
-
 def _see_through_index(palette: av.VideoFrame) -> int:
     """The palette entry that palettegen reserved for see-through pixels: its alpha is 0."""
     alpha = palette.to_ndarray().reshape(-1, 4)[:, 3]
@@ -120,7 +106,7 @@ def _repeats(strip: pyvips.Image) -> int | None:
     """libvips' loop (0 for ever, else the number of plays) as the number of plays after the
     first (0 for ever), None for one play."""
     loop = strip.get("loop") if strip.get_typeof("loop") else 0
-    return 0 if loop == 0 else loop - 1 if loop > 1 else None
+    return 0 if loop == 0 else min(MAX_REPEATS, loop - 1) if loop > 1 else None
 
 
 def _palette(

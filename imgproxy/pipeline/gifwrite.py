@@ -2,18 +2,20 @@
 has to be drawn and told whether it stays or is cleared once shown.
 
 FFmpeg's GIF encoder packs each rectangle's indices (LZW); the file around them is written
-here. A frame stays under the next one unless the next has see-through pixels where it is
-opaque: then it is cleared (disposal "restore to background", which clears the frame's own
-rectangle), so its rectangle takes in every opaque pixel on the canvas, and the next frame is
-drawn on a clear canvas, cut to its own opaque pixels. A frame drawn over one that stays sets
-the pixels it shares with it to the see-through entry and is cut to the pixels it changes. The
-first frame is whole, so that no decoder's idea of the canvas before it matters.
+here, keeping track of the canvas a decoder holds. A frame is drawn as what it changes on the
+canvas: the pixels it shares with it are set to the see-through entry. The next frame cannot
+make an opaque pixel of the canvas see-through, so a frame whose opaque pixels the next one
+shows see-through is cleared once shown (disposal "restore to background", which clears the
+frame's own rectangle), its rectangle taking in those pixels; any other frame stays. The first
+frame is whole, so that no decoder's idea of the canvas before it matters, and the first
+frame is the one after the last when the animation plays again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from fractions import Fraction
+from itertools import chain, pairwise
 
 import av
 import numpy as np
@@ -34,45 +36,40 @@ Frame = tuple[np.ndarray, np.ndarray]
 
 
 def gif_file(
-    frames: Iterable[Frame],
-    cleared: list[bool],
-    durations: list[int],
-    repeats: int | None,
-    see_through_index: int,
+    frames: Iterable[Frame], durations: list[int], repeats: int | None, see_through_index: int
 ) -> bytes:
     """The GIF of `frames` (palette indices and their palette, as PyAV gives an 8-bit palette
     frame, with `see_through_index` see-through), each shown for its centiseconds in
-    `durations` and cleared once shown where `cleared` says so; played once more `repeats`
-    times (0: for ever; None: once)."""
+    `durations`; played once more `repeats` times (0: for ever; None: once)."""
     parts: list[bytes] = []
-    previous: np.ndarray | None = None
-    for (indices, colours), clear, duration in zip(frames, cleared, durations, strict=True):
-        drawn = indices if previous is None else _changes(indices, previous, see_through_index)
-        box = _box(drawn, indices, see_through_index, whole=not parts, cleared=clear)
+    canvas: np.ndarray | None = None
+    first_see_through: np.ndarray | None = None
+    pairs = pairwise(chain(frames, [None]))
+    for ((indices, colours), following), duration in zip(pairs, durations, strict=True):
+        if first_see_through is None:
+            first_see_through = indices == see_through_index
+        # After the last frame comes the first again.
+        next_see_through = (
+            first_see_through if following is None else following[0] == see_through_index
+        )
+        uncovered = (indices != see_through_index) & next_see_through
+        clear = bool(uncovered.any())
+        if canvas is None:
+            drawn, box = indices, (0, 0, indices.shape[1], indices.shape[0])
+        else:
+            drawn = np.where(indices == canvas, see_through_index, indices).astype(np.uint8)
+            box = _bounds((drawn != see_through_index) | uncovered)
         image = _packed_image(drawn, box, colours)
         if not parts:
             parts += [image[: _header_size(image)], _looping(repeats)]
         parts += [_graphic_control(duration, clear, see_through_index), _image_blocks(image, box)]
-        previous = None if clear else indices
+        canvas = _cleared(indices, box, see_through_index) if clear else indices
     return b"".join([*parts, bytes([TRAILER])])
 
 
-def _changes(indices: np.ndarray, below: np.ndarray, see_through_index: int) -> np.ndarray:
-    """`indices` with the pixels it shares with the frame `below` set to see-through."""
-    return np.where(indices == below, see_through_index, indices).astype(np.uint8)
-
-
-def _box(
-    drawn: np.ndarray, indices: np.ndarray, see_through_index: int, *, whole: bool, cleared: bool
-) -> Box:
-    """(left, top, width, height) of the rectangle to draw: the whole frame, or the pixels
-    `drawn` sets, together with every opaque pixel of the frame when it is to be `cleared`."""
-    height, width = drawn.shape
-    if whole:
-        return 0, 0, width, height
-    marked = drawn != see_through_index
-    if cleared:
-        marked |= indices != see_through_index
+def _bounds(marked: np.ndarray) -> Box:
+    """(left, top, width, height) of the smallest rectangle holding every `marked` pixel; one
+    pixel in the corner when none is."""
     rows, columns = np.flatnonzero(marked.any(axis=1)), np.flatnonzero(marked.any(axis=0))
     if not len(rows):
         return 0, 0, 1, 1
@@ -82,6 +79,14 @@ def _box(
         int(columns[-1] - columns[0] + 1),
         int(rows[-1] - rows[0] + 1),
     )
+
+
+def _cleared(indices: np.ndarray, box: Box, see_through_index: int) -> np.ndarray:
+    """The canvas `indices` once the `box` is cleared."""
+    left, top, width, height = box
+    canvas = indices.copy()
+    canvas[top : top + height, left : left + width] = see_through_index
+    return canvas
 
 
 def _packed_image(drawn: np.ndarray, box: Box, colours: np.ndarray) -> bytes:
@@ -112,7 +117,7 @@ def _graphic_control(duration: int, cleared: bool, see_through_index: int) -> by
     """A frame's graphic control: shown for `duration` centiseconds, then cleared or kept,
     with `see_through_index` see-through."""
     packed = (CLEARED if cleared else STAYS) | TRANSPARENT
-    delay = min(duration, 0xFFFF).to_bytes(2, "little")
+    delay = duration.to_bytes(2, "little")
     return bytes([EXTENSION, GRAPHIC_CONTROL, 4, packed]) + delay + bytes([see_through_index, 0])
 
 

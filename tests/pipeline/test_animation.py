@@ -413,6 +413,17 @@ def test_an_animation_with_see_through_pixels_keeps_its_delays_and_loop_count(re
     assert pyvips.Image.new_from_buffer(out.body, "", n=-1).get("loop") == 3
 
 
+def test_a_window_opening_for_one_frame_clears_only_itself(render):
+    """The frame before a window opens is cleared only around what changes and the window, and
+    the frame in which it opens redraws no more: no frame after the first is drawn whole."""
+    sequence = band_and_moving_square()
+    sequence[3] = sequence[3].draw_rect([0, 0, 0, 0], 90, 90, 12, 12, fill=True)
+    body = as_gif(render, sequence)
+    assert_decoded_right(body, sequence)
+    whole = sequence[0].width * sequence[0].height
+    assert all(width * height < whole / 4 for _, _, width, height in image_boxes(body)[1:])
+
+
 def test_a_figure_moving_over_clear_frames_is_drawn_in_its_own_box(render):
     """Every frame is cleared, and each after the first is cut to the square it shows."""
     clear = solid(128, 96, (0, 0, 0, 0))
@@ -421,6 +432,18 @@ def test_a_figure_moving_over_clear_frames_is_drawn_in_its_own_box(render):
     assert_decoded_right(body, sequence)
     boxes = image_boxes(body)
     assert boxes == [(0, 0, 128, 96), *((10 + 20 * n, 40, 12, 12) for n in range(1, 5))]
+
+
+@pytest.mark.parametrize("alpha", [255, 0], ids=["opaque", "see-through"])
+def test_a_delay_longer_than_a_gif_holds_is_its_longest(render, alpha):
+    """WebP delays reach 4.6 hours, a GIF's 655.35 s."""
+    frames = [
+        solid(8, 8, (*colour, alpha)).draw_rect([*colour, 255], 2, 2, 4, 4) for colour in COLOURS
+    ]
+    strip = animated(frames)
+    strip.set_type(pyvips.GValue.array_int_type, "delay", [100, 700_000, 100, 700_000])
+    out = render(strip.webpsave_buffer(lossless=True), "format=gif", max_frames=10)
+    assert frames_of(out.body)[1] == [100, 655_350, 100, 655_350]
 
 
 def test_a_line_of_opaque_pixels_on_clear_frames_keeps_every_pixel(render):
