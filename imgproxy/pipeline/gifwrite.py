@@ -7,8 +7,8 @@ canvas: the pixels it shares with it are set to the see-through entry. The next 
 make an opaque pixel of the canvas see-through, so a frame whose opaque pixels the next one
 shows see-through is cleared once shown (disposal "restore to background", which clears the
 frame's own rectangle), its rectangle taking in those pixels; any other frame stays. The first
-frame is whole, so that no decoder's idea of the canvas before it matters, and the first
-frame is the one after the last when the animation plays again.
+frame is whole, so that no decoder's idea of the canvas before it matters; when the animation
+plays again, it follows the last.
 """
 
 from __future__ import annotations
