@@ -21,8 +21,8 @@ import av
 import numpy as np
 
 # GIF blocks: an extension's introducer, the graphic control's and the application
-# extension's labels, an image's separator, the trailer.
-EXTENSION, GRAPHIC_CONTROL, APPLICATION, IMAGE, TRAILER = 0x21, 0xF9, 0xFF, 0x2C, 0x3B
+# extension's labels, the trailer.
+EXTENSION, GRAPHIC_CONTROL, APPLICATION, TRAILER = 0x21, 0xF9, 0xFF, 0x3B
 # A graphic control's packed byte: disposal "do not dispose" (the frame stays) or "restore to
 # background" (it is cleared), and the transparency flag.
 STAYS, CLEARED, TRANSPARENT = 1 << 2, 2 << 2, 0x01
@@ -57,7 +57,7 @@ def gif_file(
         if canvas is None:
             drawn, box = indices, (0, 0, indices.shape[1], indices.shape[0])
         else:
-            drawn = np.where(indices == canvas, see_through_index, indices).astype(np.uint8)
+            drawn = np.where(indices == canvas, np.uint8(see_through_index), indices)
             box = _bounds((drawn != see_through_index) | uncovered)
         image = _packed_image(drawn, box, colours)
         if not parts:
@@ -122,11 +122,11 @@ def _graphic_control(duration: int, cleared: bool, see_through_index: int) -> by
 
 
 def _image_blocks(packed: bytes, box: Box) -> bytes:
-    """The image of a GIF the encoder wrote (descriptor, LZW code size and data), placed at the
-    `box`'s corner."""
+    """The image of a GIF the encoder wrote (descriptor, LZW code size and data; the encoder
+    leaves the trailer to a muxer), placed at the `box`'s corner."""
     image = bytearray(packed[_first_block(packed) :])
     image[1:5] = box[0].to_bytes(2, "little") + box[1].to_bytes(2, "little")
-    return bytes(image[:-1]) if image[-1] == TRAILER else bytes(image)
+    return bytes(image)
 
 
 def _first_block(packed: bytes) -> int:
