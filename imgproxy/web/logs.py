@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii
@@ -56,6 +58,11 @@ REDACTED = "***"
 NEEDS_QUOTES = re.compile(r"[^\x21\x23-\x3c\x3e-\x5b\x5d-\x7e]")
 # Written first, without a key, on a text line.
 HEAD = ("time", "level")
+# Stand-ins for a line's time, request id and duration in the template of a hot answer's line:
+# random, so that no path or query holds one.
+SLOTS = tuple(f"{name}{secrets.token_hex(8)}" for name in "trd")
+# Templates kept: one for each hot answer's path, query and method, and then some.
+TEMPLATES = 1024
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,61 @@ class RequestLines:
         metrics.request_answered(route, sent.status, seconds)
         level = logging.ERROR if sent.status >= 500 else logging.INFO
         if self.lines and REQUESTS_LOG.isEnabledFor(level):
-            write_request_line(self.line(line_fields(scope, sent, seconds, level)), level)
+            write_request_line(self._line(scope, sent, seconds, level), level)
+
+    def _line(self, scope: Scope, sent: Sent, seconds: float, level: int) -> str:
+        """A hot answer's line is its template filled in; building each field again and encoding
+        them would cost a fifth of the answer."""
+        if sent.cache == "hot" and sent.request_id:
+            answer = (sent.status, sent.bytes, sent.cache)
+            method, path, query = scope["method"], scope["path"], scope["query_string"]
+            template = line_template(self.line, method, path, query, answer, level)
+            if template is not None:
+                return template.filled(time.time(), sent.request_id, seconds)
+        return self.line(line_fields(scope, sent, seconds, level))
+
+
+@dataclass(frozen=True, slots=True)
+class LineTemplate:
+    """A request line cut where its time, its request id and its duration go."""
+
+    parts: tuple[str, str, str, str]
+
+    def filled(self, moment: float, request_id: str, seconds: float) -> str:
+        """The line with these three written in, as `line_fields` and the formats write them:
+        a request id is a token that neither format quotes (`request_id_from`)."""
+        head, after_time, after_id, tail = self.parts
+        duration = round(seconds * 1000, 3)
+        return f"{head}{stamp(moment)}{after_time}{request_id}{after_id}{duration}{tail}"
+
+
+@lru_cache(maxsize=TEMPLATES)
+def line_template(
+    line: Callable[[dict[str, Any]], str],
+    method: str,
+    path: str,
+    query: bytes,
+    answer: tuple[int, int, str],
+    level: int,
+) -> LineTemplate | None:
+    """The template of the lines `line` writes for an answer of (status, bytes, cache) to
+    `method` on `path` and `query`; None where the line does not hold each stand-in once."""
+    time_slot, id_slot, duration_slot = SLOTS
+    scope = {"method": method, "path": path, "query_string": query}
+    status, size, cache = answer
+    fields = line_fields(scope, Sent(status, size, id_slot, cache), 0.0, level)
+    fields.update(time=time_slot, duration_ms=duration_slot)
+    # JSON writes the duration as a string here; a number goes in its place.
+    text = line(fields).replace(f'"{duration_slot}"', duration_slot)
+    parts: list[str] = []
+    for slot in SLOTS:
+        cut = text.split(slot)
+        if len(cut) != 2:
+            return None
+        parts.append(cut[0])
+        text = cut[1]
+    head, after_time, after_id = parts
+    return LineTemplate((head, after_time, after_id, text))
 
 
 class RequestLog:

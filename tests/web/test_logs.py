@@ -23,7 +23,7 @@ from imgproxy.errors import OriginFailed
 from imgproxy.logs import REQUESTS_LOGGER, BatchedLines
 from imgproxy.params import recent
 from imgproxy.signing import signed_url
-from imgproxy.web.logs import redacted
+from imgproxy.web.logs import Sent, json_line, line_fields, line_template, redacted, text_line
 from tests.support.images import png, quadrants
 from tests.support.server import free_port, local_settings, serve_process
 
@@ -173,6 +173,28 @@ def test_text_lines_are_a_time_a_level_and_key_value_pairs(tmp_path, logged):
     assert ' path=/quad.png params="width=20" status=200 ' in ok and " cache=MISS " in ok
     assert re.search(r" timings=fetch:[\d.]+,render:[\d.]+,encode:[\d.]+$", ok)
     assert " status=400 " in bad and " error=invalid_parameter param=width message=" in bad
+
+
+@pytest.mark.parametrize("line", [json_line, text_line])
+@pytest.mark.parametrize(
+    ("method", "path", "query", "size"),
+    [
+        ("GET", '/a b/"x".jpg', b"width=400&s=secret&q=%22y%22", 123),
+        ("HEAD", "/k=v\\.png", b"", 0),
+        ("GET", "/caf\u00e9.jpg", b"url=http://ann:pw@h.example/x", 9),
+    ],
+)
+def test_a_hot_answers_line_from_its_template_is_the_line_built_field_by_field(
+    line, method, path, query, size, monkeypatch
+):
+    now, seconds = 1764844800.1234, 0.0123456
+    monkeypatch.setattr(time, "time", lambda: now)
+    scope = {"method": method, "path": path, "query_string": query}
+    built = line(line_fields(scope, Sent(200, size, "req-1.a_B", "hot"), seconds, logging.INFO))
+    template = line_template(line, method, path, query, (200, size, "hot"), logging.INFO)
+    assert template is not None
+    assert template.filled(now, "req-1.a_B", seconds) == built
+    assert "***" in built or not query
 
 
 def test_requests_false_logs_no_request_lines(tmp_path, logged):
