@@ -156,7 +156,7 @@ class LineTemplate:
         """The line with these three written in, as `line_fields` and the formats write them:
         a request id is a token that neither format quotes (`request_id_from`)."""
         head, after_time, after_id, tail = self.parts
-        duration = round(seconds * 1000, 3)
+        duration = duration_ms(seconds)
         return f"{head}{stamp(moment)}{after_time}{request_id}{after_id}{duration}{tail}"
 
 
@@ -221,6 +221,11 @@ def route_name(scope: Scope) -> str:
     return getattr(route, "name", None) or "none"
 
 
+def duration_ms(seconds: float) -> float:
+    """A request's duration as its line writes it: milliseconds to the microsecond."""
+    return round(seconds * 1000, 3)
+
+
 def line_fields(scope: Scope, sent: Sent, seconds: float, level: int) -> dict[str, Any]:
     """What a request's line says, in the order it says it."""
     state = scope.get("state") or {}
@@ -233,7 +238,7 @@ def line_fields(scope: Scope, sent: Sent, seconds: float, level: int) -> dict[st
         "params": redacted(scope["query_string"].decode("latin-1")),
         "status": sent.status,
         "bytes": sent.bytes,
-        "duration_ms": round(seconds * 1000, 3),
+        "duration_ms": duration_ms(seconds),
     }
     if sent.cache is not None:
         fields["cache"] = sent.cache
