@@ -1,4 +1,13 @@
 # imgproxy on a slim Python 3.11: `make docker` builds it, docs/deploy.md tells how to run it.
+
+# The package as a wheel, its one C module (imgproxy/pipeline/_palette.c) compiled here: the
+# image that runs it carries no compiler. Only the wheel leaves this stage, not the source.
+FROM python:3.11-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev
+COPY pyproject.toml setup.py README.md /src/
+COPY imgproxy /src/imgproxy
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels /src
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,10 +21,8 @@ RUN apt-get update \
         fonts-dejavu-core fonts-liberation fonts-urw-base35 fonts-open-sans fontconfig \
     && rm -rf /var/lib/apt/lists/*
 
-# Only the installed package stays in the image, not its source.
-COPY pyproject.toml README.md /src/
-COPY imgproxy /src/imgproxy
-RUN pip install /src && rm -rf /src
+COPY --from=build /wheels /wheels
+RUN pip install /wheels/*.whl && rm -rf /wheels
 
 WORKDIR /app
 COPY config ./config

@@ -12,7 +12,7 @@ IMAGE ?= imgproxy
 
 .PHONY: run test fuzz lint format bench samples gallery docs system fonts docker clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py imgproxy/pipeline/_palette.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,recognition]'
@@ -82,4 +82,4 @@ docker:
 	docker build -t $(IMAGE) .
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var build imgproxy/pipeline/*.so

@@ -1,21 +1,22 @@
-"""Animated GIF out with FFmpeg (PyAV): one palette for the whole animation, dithered.
+"""Animated GIF out: one palette for the whole animation (FFmpeg's palettegen), every frame
+mapped to it with error diffusion (`_palette`, in C), FFmpeg's encoder for the indices.
 
 libvips quantises every frame on its own, which costs 25-90 ms a frame at web sizes; one shared
-palette (palettegen over all frames, then paletteuse) is several times faster, keeps colours
-steady from frame to frame and gives smaller files at the same fidelity; dithering only what
-changed keeps the still parts of frames still. The palette is chosen from every other pixel of
-every other row: a quarter of the counting, and every detail at least two pixels wide and tall
-still counted; on photographs the mapped frames came out as close to the originals as with
-every pixel counted (41.6 dB PSNR either way).
+palette is several times faster, keeps colours steady from frame to frame and gives smaller
+files at the same fidelity; mapping again only what changed keeps the still parts of frames
+still. The palette is chosen from every other pixel of every other row: a quarter of the
+counting, and every detail at least two pixels wide and tall still counted; on photographs the
+mapped frames came out as close to the originals as with every pixel counted (41.6 dB PSNR
+either way).
 
 GIF transparency is one bit: alpha below `SEE_THROUGH_BELOW` is see-through, the rest opaque.
 Opaque animations are FFmpeg's to write: each frame cut down to what changed since the one
 before. Animations with see-through pixels are not: FFmpeg clears exactly the frames that have
 see-through pixels, where a frame has to be cleared once shown whenever the next one has
 see-through pixels where it is opaque, and the cut it makes around a frame's opaque pixels
-drops columns that only their last row reaches. Their frames are mapped here and written by
-`gifwrite`. (libvips' encoder clears an opaque frame without a see-through entry, and Pillow
-and libvips then fill the next frame's see-through pixels with its opaque background colour.)
+drops columns that only their last row reaches. Their frames are written by `gifwrite`.
+(libvips' encoder clears an opaque frame without a see-through entry, and Pillow and libvips
+then fill the next frame's see-through pixels with its opaque background colour.)
 """
 
 from __future__ import annotations
@@ -23,23 +24,20 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from fractions import Fraction
-from itertools import chain
+from itertools import accumulate
 
 import av
+import numpy as np
 import pyvips
 
+from imgproxy.pipeline._palette import map_frames
 from imgproxy.pipeline.animation import delays
 from imgproxy.pipeline.gifwrite import gif_file
 
 CENTISECONDS = Fraction(1, 100)
 # The longest delay (centiseconds) and repeat count a GIF's 16-bit fields hold.
 MAX_DELAY = MAX_REPEATS = 0xFFFF
-# paletteuse's alpha_threshold, at its default.
 SEE_THROUGH_BELOW = 128
-DITHER = "sierra2_4a"
-# Each frame is dithered again only within the rectangle that changed since the one before; the
-# rest keeps its indices, so still parts neither flicker with dithering noise nor cost bytes.
-DIFF_MODE = "rectangle"
 # Frames at least this wide and tall feed the palette every other pixel of every other row.
 PALETTE_SAMPLE_MIN_SIDE = 64
 
@@ -57,12 +55,16 @@ def animated_gif(strip: pyvips.Image, count: int, *, see_through: bool = False) 
     page_height = strip.height // count
     rgba = _rgba(strip)
     durations = [min(MAX_DELAY, max(1, round(delay / 10))) for delay in delays(strip, count)]
-    palette = _palette(rgba, page_height, durations, see_through)
-    mapped = _mapped(_frames(rgba, page_height, durations), strip.width, page_height, palette)
-    if not see_through:
-        return _muxed(mapped, strip.width, page_height, durations, _repeats(strip))
-    frames = (frame.to_ndarray() for frame in mapped)
-    return gif_file(frames, durations, _repeats(strip), _see_through_index(palette))
+    palette = _palette(rgba, page_height, durations, see_through).to_ndarray().reshape(-1, 4)
+    see_through_index = int(palette[:, 3].argmin()) if see_through else None
+    indices = _indices(rgba, count, palette[:, [2, 1, 0, 3]], see_through_index)
+    # PyAV takes an 8-bit palette frame's colours as ARGB; palettegen gives BGRA.
+    colours = np.ascontiguousarray(palette[:, ::-1])
+    if see_through_index is None:
+        frames = _palette_frames(indices, colours, durations)
+        return _muxed(frames, strip.width, page_height, durations, _repeats(strip))
+    frames = ((frame, colours) for frame in indices)
+    return gif_file(frames, durations, _repeats(strip), see_through_index)
 
 
 def _muxed(
@@ -87,12 +89,6 @@ def _muxed(
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return muxed.getvalue()
-
-
-def _see_through_index(palette: av.VideoFrame) -> int:
-    """The palette entry that palettegen reserved for see-through pixels: its alpha is 0."""
-    alpha = palette.to_ndarray().reshape(-1, 4)[:, 3]
-    return int(alpha.argmin())
 
 
 def _rgba(strip: pyvips.Image) -> pyvips.Image:
@@ -131,58 +127,50 @@ def _palette(
     return chosen
 
 
-def _mapped(
-    frames: Iterator[av.VideoFrame], width: int, height: int, palette: av.VideoFrame
-) -> Iterator[av.VideoFrame]:
-    """Each of `frames`, `width` x `height`, mapped to `palette` with error diffusion."""
-    graph, source = _mapping_graph(width, height, palette)
-    for frame in chain(frames, [None]):
-        source.push(frame)
-        yield from _pulled(graph)
-
-
-def _mapping_graph(
-    width: int, height: int, palette: av.VideoFrame
-) -> tuple[av.filter.Graph, av.filter.context.FilterContext]:
-    """The graph that maps each frame pushed into its source to `palette`, with error diffusion."""
-    graph = av.filter.Graph()
-    source = graph.add_buffer(width=width, height=height, format="rgba", time_base=CENTISECONDS)
-    colours = graph.add_buffer(
-        width=palette.width,
-        height=palette.height,
-        format=palette.format.name,
-        time_base=CENTISECONDS,
+def _indices(
+    rgba: pyvips.Image, count: int, palette: np.ndarray, see_through_index: int | None
+) -> np.ndarray:
+    """The palette indices of each of the `count` frames of `rgba` (count x height x width),
+    mapped to `palette` (RGBA entries) with error diffusion; pixels whose alpha is below
+    `SEE_THROUGH_BELOW` take `see_through_index` when there is one."""
+    height = rgba.height // count
+    indices = map_frames(
+        rgba.write_to_memory(),
+        rgba.width,
+        height,
+        count,
+        np.ascontiguousarray(palette).tobytes(),
+        see_through=-1 if see_through_index is None else see_through_index,
+        see_through_below=SEE_THROUGH_BELOW,
     )
-    mapped = graph.add("paletteuse", f"dither={DITHER}:diff_mode={DIFF_MODE}")
-    sink = graph.add("buffersink")
-    source.link_to(mapped, 0, 0)
-    colours.link_to(mapped, 0, 1)
-    mapped.link_to(sink)
-    graph.configure()
-    colours.push(palette)
-    colours.push(None)
-    return graph, source
+    return np.frombuffer(indices, np.uint8).reshape(count, height, rgba.width)
+
+
+def _palette_frames(
+    indices: np.ndarray, colours: np.ndarray, durations: list[int]
+) -> Iterator[av.VideoFrame]:
+    """Each frame's `indices` as an 8-bit palette frame of `colours` (ARGB), timed by
+    `durations` (centiseconds)."""
+    for frame_indices, start in zip(indices, _starts(durations), strict=True):
+        frame = av.VideoFrame.from_ndarray((frame_indices, colours), format="pal8")
+        frame.pts, frame.time_base = start, CENTISECONDS
+        yield frame
 
 
 def _frames(
     rgba: pyvips.Image, page_height: int, durations: list[int], step: int = 1
 ) -> Iterator[av.VideoFrame]:
     """Each frame of the strip as RGBA, keeping every `step`th pixel of every `step`th row."""
-    pts = 0
-    for index, duration in enumerate(durations):
+    for index, start in enumerate(_starts(durations)):
         page = rgba.crop(0, index * page_height, rgba.width, page_height)
         if step > 1:
             page = page.subsample(step, step)
         pixels = page.write_to_memory()
         frame = av.VideoFrame.from_bytes(bytes(pixels), page.width, page.height, format="rgba")
-        frame.pts, frame.time_base = pts, CENTISECONDS
-        pts += duration
+        frame.pts, frame.time_base = start, CENTISECONDS
         yield frame
 
 
-def _pulled(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
-    while True:
-        try:
-            yield graph.pull()
-        except (av.error.EOFError, av.error.BlockingIOError):
-            return
+def _starts(durations: list[int]) -> Iterator[int]:
+    """When each frame starts, in centiseconds from the first."""
+    return accumulate(durations[:-1], initial=0)

@@ -1,0 +1,425 @@
+/* Mapping animation frames to one palette of at most 256 colours, with error diffusion.
+ *
+ * Each pixel takes the palette entry nearest to it in RGB (squared distance, exact). The
+ * search looks at a short list of candidates per 4 x 4 x 4 cell of RGB space, made on first
+ * use: every entry that can be the nearest to some colour of the cell, sorted by its least
+ * distance to the cell, so that the search stops at the first candidate that cannot beat the
+ * best found. The colours met last are remembered in a small table, for the runs of one
+ * colour that photographs and flat areas give.
+ *
+ * The error of each pixel goes on to its neighbours with Sierra's "lite" weights: 2/4 to the
+ * right, 1/4 below and 1/4 below to the left. Each share is truncated towards zero and added
+ * into the neighbour's colour, clipped to 0-255: errors too small to move a share are dropped,
+ * so flat areas stay flat instead of turning into noise.
+ *
+ * After the first frame, only the rectangle around the pixels that differ from the frame
+ * before is mapped again; the rest keeps the indices it had, so still parts of an animation
+ * neither flicker nor cost bytes.
+ *
+ * With a see-through entry, pixels whose alpha is below the threshold take it and pass on no
+ * error; palette entries whose alpha is below 128 are never chosen for opaque pixels.
+ *
+ * The work runs without Python's lock.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Two grids of cells over RGB space: coarse cells 16 levels wide along each channel (16 x 16 x
+ * 16 of them) and fine ones 4 levels wide (64 x 64 x 64). A fine cell's candidates are picked
+ * from its coarse cell's, which hold them all: a smaller cell is nowhere nearer an entry, and
+ * its farthest point from the best entry is no farther. */
+#define COARSE_SHIFT 4
+#define FINE_SHIFT 2
+#define CELLS_OF(shift) (1 << (3 * (8 - (shift))))
+#define NOT_LISTED (-1)
+/* The table of colours met last: 4,096 entries, looked up by a multiplicative hash. */
+#define RECENT_BITS 12
+#define RECENT (1 << RECENT_BITS)
+#define MAX_ENTRIES 256
+
+typedef struct {
+    /* Per cell: where its candidates start in the pools, and how many (NOT_LISTED: not yet). */
+    int32_t *start;
+    int16_t *listed;
+    int shift;
+} Grid;
+
+typedef struct {
+    int count;
+    int32_t red[MAX_ENTRIES], green[MAX_ENTRIES], blue[MAX_ENTRIES];
+    uint8_t index[MAX_ENTRIES];
+    /* Every entry, as the candidates of the whole of RGB space. */
+    uint8_t all[MAX_ENTRIES];
+    Grid coarse, fine;
+    uint8_t *candidates;
+    int32_t *least;
+    size_t used, capacity;
+    uint32_t recent_key[RECENT];
+    uint8_t recent_index[RECENT];
+} Palette;
+
+static int
+grid_init(Grid *grid, int shift)
+{
+    const int cells = CELLS_OF(shift);
+    grid->shift = shift;
+    grid->start = malloc(sizeof(int32_t) * cells);
+    grid->listed = malloc(sizeof(int16_t) * cells);
+    if (!grid->start || !grid->listed)
+        return 0;
+    for (int i = 0; i < cells; i++)
+        grid->listed[i] = NOT_LISTED;
+    return 1;
+}
+
+static inline int
+cell_of(const Grid *grid, int32_t r, int32_t g, int32_t b)
+{
+    const int bits = 8 - grid->shift;
+    return (r >> grid->shift) << (2 * bits) | (g >> grid->shift) << bits | (b >> grid->shift);
+}
+
+static int
+palette_init(Palette *p, const uint8_t *rgba, int entries)
+{
+    p->count = 0;
+    for (int i = 0; i < entries; i++) {
+        if (rgba[i * 4 + 3] < 128)
+            continue;
+        p->red[p->count] = rgba[i * 4];
+        p->green[p->count] = rgba[i * 4 + 1];
+        p->blue[p->count] = rgba[i * 4 + 2];
+        p->index[p->count] = (uint8_t) i;
+        p->count++;
+    }
+    for (int i = 0; i < MAX_ENTRIES; i++)
+        p->all[i] = (uint8_t) i;
+    memset(p->recent_key, 0, sizeof p->recent_key);
+    p->used = 0;
+    p->capacity = (size_t) 64 * MAX_ENTRIES;
+    p->candidates = malloc(p->capacity);
+    p->least = malloc(p->capacity * sizeof(int32_t));
+    return p->candidates && p->least && grid_init(&p->coarse, COARSE_SHIFT) &&
+        grid_init(&p->fine, FINE_SHIFT);
+}
+
+static void
+palette_free(Palette *p)
+{
+    free(p->candidates);
+    free(p->least);
+    free(p->coarse.start);
+    free(p->coarse.listed);
+    free(p->fine.start);
+    free(p->fine.listed);
+}
+
+static inline int32_t
+larger(int32_t a, int32_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Squared distances from `value` to the nearest and the farthest level of [low, low + last]. */
+static inline int32_t
+near_gap(int32_t value, int32_t low, int32_t last)
+{
+    int32_t gap = larger(0, larger(low - value, value - low - last));
+    return gap * gap;
+}
+
+static inline int32_t
+far_gap(int32_t value, int32_t low, int32_t last)
+{
+    int32_t gap = larger(value - low, low + last - value);
+    return gap * gap;
+}
+
+/* Room in the pools for one more cell's candidates. */
+static int
+reserve(Palette *p)
+{
+    if (p->used + MAX_ENTRIES <= p->capacity)
+        return 1;
+    size_t capacity = p->capacity * 2;
+    uint8_t *candidates = realloc(p->candidates, capacity);
+    if (!candidates)
+        return 0;
+    p->candidates = candidates;
+    int32_t *least = realloc(p->least, capacity * sizeof(int32_t));
+    if (!least)
+        return 0;
+    p->least = least;
+    p->capacity = capacity;
+    return 1;
+}
+
+/* Lists the candidates of `cell` of `grid` among the `n` entries of `from`: every entry whose
+ * least distance to the cell is no more than the smallest greatest distance of any, sorted by
+ * least distance. The pools must have room (`reserve`). */
+static void
+list_cell(Palette *p, Grid *grid, int cell, const uint8_t *from, int n)
+{
+    const int bits = 8 - grid->shift, last = (1 << grid->shift) - 1;
+    const int32_t r = (cell >> (2 * bits)) << grid->shift;
+    const int32_t g = ((cell >> bits) & ((1 << bits) - 1)) << grid->shift;
+    const int32_t b = (cell & ((1 << bits) - 1)) << grid->shift;
+    int32_t least[MAX_ENTRIES], most[MAX_ENTRIES];
+    int32_t bound = INT32_MAX;
+
+    for (int k = 0; k < n; k++) {
+        const int i = from[k];
+        least[k] = near_gap(p->red[i], r, last) + near_gap(p->green[i], g, last) +
+            near_gap(p->blue[i], b, last);
+        most[k] = far_gap(p->red[i], r, last) + far_gap(p->green[i], g, last) +
+            far_gap(p->blue[i], b, last);
+    }
+    for (int k = 0; k < n; k++)
+        bound = most[k] < bound ? most[k] : bound;
+    uint8_t *found = p->candidates + p->used;
+    int32_t *found_least = p->least + p->used;
+    int listed = 0;
+    for (int k = 0; k < n; k++) {
+        if (least[k] > bound)
+            continue;
+        int at = listed++;
+        while (at > 0 && found_least[at - 1] > least[k]) {
+            found_least[at] = found_least[at - 1];
+            found[at] = found[at - 1];
+            at--;
+        }
+        found_least[at] = least[k];
+        found[at] = from[k];
+    }
+    grid->start[cell] = (int32_t) p->used;
+    grid->listed[cell] = (int16_t) listed;
+    p->used += listed;
+}
+
+/* The fine cell of (r, g, b), its candidates listed; -1 when out of memory. */
+static int
+listed_cell(Palette *p, int32_t r, int32_t g, int32_t b)
+{
+    const int fine = cell_of(&p->fine, r, g, b), coarse = cell_of(&p->coarse, r, g, b);
+    if (p->fine.listed[fine] != NOT_LISTED)
+        return fine;
+    if (p->coarse.listed[coarse] == NOT_LISTED) {
+        if (!reserve(p))
+            return -1;
+        list_cell(p, &p->coarse, coarse, p->all, p->count);
+    }
+    if (!reserve(p))
+        return -1;
+    list_cell(p, &p->fine, fine, p->candidates + p->coarse.start[coarse],
+        p->coarse.listed[coarse]);
+    return fine;
+}
+
+/* The position in `p` of the entry nearest to (r, g, b); -1 when out of memory. */
+static inline int
+nearest(Palette *p, int32_t r, int32_t g, int32_t b)
+{
+    const uint32_t key = ((uint32_t) r << 16 | (uint32_t) g << 8 | (uint32_t) b) + 1;
+    const uint32_t slot = (key * 2654435761u) >> (32 - RECENT_BITS);
+    if (p->recent_key[slot] == key)
+        return p->recent_index[slot];
+
+    const int cell = listed_cell(p, r, g, b);
+    if (cell < 0)
+        return -1;
+    const uint8_t *candidates = p->candidates + p->fine.start[cell];
+    const int32_t *least = p->least + p->fine.start[cell];
+    int32_t best = INT32_MAX;
+    int chosen = candidates[0];
+    for (int k = 0; k < p->fine.listed[cell] && least[k] < best; k++) {
+        const int i = candidates[k];
+        const int32_t dr = p->red[i] - r, dg = p->green[i] - g, db = p->blue[i] - b;
+        const int32_t distance = dr * dr + dg * dg + db * db;
+        if (distance < best) {
+            best = distance;
+            chosen = i;
+        }
+    }
+    p->recent_key[slot] = key;
+    p->recent_index[slot] = (uint8_t) chosen;
+    return chosen;
+}
+
+static inline int32_t
+clipped(int32_t v)
+{
+    return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+typedef struct {
+    int left, top, right, bottom;
+} Box;
+
+typedef enum { MAPPED, NO_MEMORY, NO_OPAQUE_ENTRY } Outcome;
+
+/* The rectangle around the pixels that differ between two RGBA frames; empty if none. */
+static Box
+changed(const uint8_t *before, const uint8_t *after, int width, int height)
+{
+    Box box = {width, height, 0, 0};
+    for (int y = 0; y < height; y++) {
+        const uint32_t *a = (const uint32_t *) (before + (size_t) y * width * 4);
+        const uint32_t *b = (const uint32_t *) (after + (size_t) y * width * 4);
+        int first = 0;
+        while (first < width && a[first] == b[first])
+            first++;
+        if (first == width)
+            continue;
+        int last = width - 1;
+        while (a[last] == b[last])
+            last--;
+        box.left = first < box.left ? first : box.left;
+        box.right = last + 1 > box.right ? last + 1 : box.right;
+        box.top = y < box.top ? y : box.top;
+        box.bottom = y + 1;
+    }
+    return box;
+}
+
+/* Copies row `y` of `frame` within `box` into `row` (RGB ints, one padding pixel each side). */
+static void
+load_row(int32_t *row, const uint8_t *frame, int width, int y, Box box)
+{
+    const uint8_t *pixel = frame + ((size_t) y * width + box.left) * 4;
+    for (int x = 0; x < box.right - box.left; x++, pixel += 4) {
+        row[x * 3] = pixel[0];
+        row[x * 3 + 1] = pixel[1];
+        row[x * 3 + 2] = pixel[2];
+    }
+}
+
+/* Maps `box` of one RGBA frame into `out`; `rows` holds two rows of (width + 2) RGB ints. */
+static Outcome
+map_box(Palette *p, const uint8_t *frame, int width, Box box, uint8_t *out, int see_through,
+    int see_through_below, int32_t *rows)
+{
+    const int span = box.right - box.left;
+    int32_t *here = rows + 3, *below = rows + (span + 2) * 3 + 3;
+    load_row(here, frame, width, box.top, box);
+    for (int y = box.top; y < box.bottom; y++) {
+        load_row(below, frame, width, y + 1 < box.bottom ? y + 1 : y, box);
+        const uint8_t *alpha = frame + ((size_t) y * width + box.left) * 4 + 3;
+        uint8_t *indices = out + (size_t) y * width + box.left;
+        int32_t *px = here, *dn = below;
+        for (int x = 0; x < span; x++, px += 3, dn += 3) {
+            if (see_through >= 0 && alpha[x * 4] < see_through_below) {
+                indices[x] = (uint8_t) see_through;
+                continue;
+            }
+            if (!p->count)
+                return NO_OPAQUE_ENTRY;
+            const int i = nearest(p, px[0], px[1], px[2]);
+            if (i < 0)
+                return NO_MEMORY;
+            indices[x] = p->index[i];
+            const int32_t er = px[0] - p->red[i], eg = px[1] - p->green[i],
+                          eb = px[2] - p->blue[i];
+            px[3] = clipped(px[3] + er / 2);
+            px[4] = clipped(px[4] + eg / 2);
+            px[5] = clipped(px[5] + eb / 2);
+            dn[-3] = clipped(dn[-3] + er / 4);
+            dn[-2] = clipped(dn[-2] + eg / 4);
+            dn[-1] = clipped(dn[-1] + eb / 4);
+            dn[0] = clipped(dn[0] + er / 4);
+            dn[1] = clipped(dn[1] + eg / 4);
+            dn[2] = clipped(dn[2] + eb / 4);
+        }
+        int32_t *swap = here;
+        here = below;
+        below = swap;
+    }
+    return MAPPED;
+}
+
+static Outcome
+map_all(const uint8_t *pixels, int width, int height, int count, const uint8_t *palette,
+    int entries, int see_through, int see_through_below, uint8_t *out)
+{
+    const size_t frame_bytes = (size_t) width * height * 4, frame_pixels = (size_t) width * height;
+    Palette *p = calloc(1, sizeof(Palette));
+    int32_t *rows = malloc(sizeof(int32_t) * 2 * ((size_t) width + 2) * 3);
+    Outcome outcome = p && rows && palette_init(p, palette, entries) ? MAPPED : NO_MEMORY;
+    for (int f = 0; outcome == MAPPED && f < count; f++) {
+        const uint8_t *frame = pixels + f * frame_bytes;
+        uint8_t *indices = out + f * frame_pixels;
+        Box box = {0, 0, width, height};
+        if (f > 0) {
+            memcpy(indices, indices - frame_pixels, frame_pixels);
+            box = changed(frame - frame_bytes, frame, width, height);
+        }
+        if (box.right > box.left)
+            outcome = map_box(p, frame, width, box, indices, see_through, see_through_below, rows);
+    }
+    if (p)
+        palette_free(p);
+    free(p);
+    free(rows);
+    return outcome;
+}
+
+static PyObject *
+map_frames(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"pixels", "width", "height", "count", "palette", "see_through",
+        "see_through_below", NULL};
+    Py_buffer pixels, palette;
+    int width, height, count, see_through = -1, see_through_below = 128;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*iiiy*|ii", keywords, &pixels, &width,
+            &height, &count, &palette, &see_through, &see_through_below))
+        return NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t total = (Py_ssize_t) width * height * count;
+    if (width <= 0 || height <= 0 || count <= 0 || pixels.len != total * 4)
+        PyErr_SetString(PyExc_ValueError, "pixels must hold count frames of width x height RGBA");
+    else if (palette.len % 4 || palette.len == 0 || palette.len > MAX_ENTRIES * 4)
+        PyErr_SetString(PyExc_ValueError, "palette must hold 1-256 RGBA entries");
+    else if (see_through >= palette.len / 4)
+        PyErr_SetString(PyExc_ValueError, "see_through must be an entry of the palette");
+    else if ((result = PyBytes_FromStringAndSize(NULL, total))) {
+        Outcome outcome;
+        Py_BEGIN_ALLOW_THREADS
+        outcome = map_all(pixels.buf, width, height, count, palette.buf, (int) (palette.len / 4),
+            see_through, see_through_below, (uint8_t *) PyBytes_AS_STRING(result));
+        Py_END_ALLOW_THREADS
+        if (outcome == NO_MEMORY)
+            PyErr_NoMemory();
+        else if (outcome == NO_OPAQUE_ENTRY)
+            PyErr_SetString(PyExc_ValueError, "opaque pixels need an opaque palette entry");
+        if (outcome != MAPPED)
+            Py_CLEAR(result);
+    }
+    PyBuffer_Release(&pixels);
+    PyBuffer_Release(&palette);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"map_frames", (PyCFunction) (void (*)(void)) map_frames, METH_VARARGS | METH_KEYWORDS,
+        "map_frames(pixels, width, height, count, palette, see_through=-1, "
+        "see_through_below=128)\n--\n\n"
+        "The palette indices of `count` RGBA frames of `width` x `height`, mapped to `palette` "
+        "(RGBA entries) with error diffusion; with a `see_through` entry, pixels whose alpha "
+        "is below `see_through_below` take it."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_palette", "Frames mapped to one palette with error diffusion.", -1,
+    methods,
+};
+
+PyMODINIT_FUNC
+PyInit__palette(void)
+{
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,155 @@
+"""Frames mapped to one palette: the nearest entry, error diffusion, only what changed mapped
+again, see-through pixels, and a photograph's fidelity through the whole GIF encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import pyvips
+
+from imgproxy.pipeline._palette import map_frames
+from imgproxy.pipeline.gif import animated_gif
+from tests.support.images import animated, astronaut
+
+RNG_SEED = 8
+
+
+def rgba_palette(colours: np.ndarray, alpha: int = 255) -> np.ndarray:
+    """Entries of `colours` (n x 3) as RGBA."""
+    return np.concatenate([colours, np.full((len(colours), 1), alpha, np.uint8)], axis=1)
+
+
+def mapped(frames: np.ndarray, palette: np.ndarray, **options: int) -> np.ndarray:
+    """`frames` (count x height x width x 4) as indices (count x height x width)."""
+    count, height, width, _ = frames.shape
+    indices = map_frames(frames.tobytes(), width, height, count, palette.tobytes(), **options)
+    return np.frombuffer(indices, np.uint8).reshape(count, height, width)
+
+
+def opaque(rgb: np.ndarray) -> np.ndarray:
+    return np.concatenate([rgb, np.full((*rgb.shape[:-1], 1), 255, np.uint8)], axis=-1)
+
+
+def gradient(width: int, height: int) -> np.ndarray:
+    """An RGBA frame whose red grows to the right and green downwards."""
+    x = np.linspace(0, 255, width)[None, :]
+    y = np.linspace(0, 255, height)[:, None]
+    rgb = np.stack([x + 0 * y, y + 0 * x, np.full((height, width), 128.0)], axis=-1)
+    return opaque(rgb.astype(np.uint8))
+
+
+def test_each_pixel_takes_the_nearest_entry():
+    rng = np.random.default_rng(RNG_SEED)
+    colours = rng.integers(0, 256, (256, 3), dtype=np.uint8)
+    # One-pixel frames: no neighbour to pass an error to, so each index is the plain nearest.
+    pixels = rng.integers(0, 256, (3000, 1, 1, 3), dtype=np.uint8)
+    indices = mapped(opaque(pixels), rgba_palette(colours)).reshape(-1)
+    distances = ((pixels.reshape(-1, 1, 3).astype(int) - colours[None].astype(int)) ** 2).sum(-1)
+    chosen = distances[np.arange(len(indices)), indices]
+    assert (chosen == distances.min(axis=1)).all()
+
+
+def test_colours_of_the_palette_keep_their_entries():
+    rng = np.random.default_rng(RNG_SEED)
+    colours = np.unique(rng.integers(0, 256, (256, 3), dtype=np.uint8), axis=0)
+    picks = rng.integers(0, len(colours), (2, 40, 50))
+    indices = mapped(opaque(colours[picks]), rgba_palette(colours))
+    assert (indices == picks).all()
+
+
+def test_error_diffusion_keeps_the_average_colour():
+    palette = rgba_palette(np.array([[0, 0, 0], [255, 255, 255]], np.uint8))
+    grey = opaque(np.full((1, 64, 64, 3), 100, np.uint8))
+    indices = mapped(grey, palette)
+    shown = np.where(indices == 1, 255, 0)
+    assert abs(shown.mean() - 100) < 2
+    assert 0.3 < (indices == 1).mean() < 0.5
+
+
+def test_errors_too_small_to_share_leave_a_flat_area_flat():
+    palette = rgba_palette(np.array([[100, 100, 100], [96, 96, 96], [104, 104, 104]], np.uint8))
+    flat = opaque(np.full((1, 32, 32, 3), 101, np.uint8))
+    assert (mapped(flat, palette) == 0).all()
+
+
+def test_only_the_rectangle_that_changed_is_mapped_again():
+    rng = np.random.default_rng(RNG_SEED)
+    palette = rgba_palette(rng.integers(0, 256, (16, 3), dtype=np.uint8))
+    first = gradient(60, 40)
+    second = first.copy()
+    second[5:10, 5:10, :3] = 255 - second[5:10, 5:10, :3]
+    both = mapped(np.stack([first, second]), palette)
+    alone = mapped(second[None], palette)[0]
+    outside = np.ones((40, 60), bool)
+    outside[5:10, 5:10] = False
+    # Mapped whole, the second frame's changed pixels move their neighbours' indices too.
+    assert (alone[outside] != both[0][outside]).any()
+    assert (both[1][outside] == both[0][outside]).all()
+    # The rectangle is mapped as a frame of its own: no error comes into it from outside.
+    assert (both[1][5:10, 5:10] == mapped(second[None, 5:10, 5:10].copy(), palette)[0]).all()
+
+
+def test_a_frame_like_the_one_before_keeps_its_indices():
+    rng = np.random.default_rng(RNG_SEED)
+    palette = rgba_palette(rng.integers(0, 256, (32, 3), dtype=np.uint8))
+    frame = gradient(30, 20)
+    indices = mapped(np.stack([frame, frame, frame]), palette)
+    assert (indices[1] == indices[0]).all() and (indices[2] == indices[0]).all()
+
+
+def test_see_through_pixels_take_the_see_through_entry_and_opaque_ones_never_do():
+    colours = np.array([[0, 0, 0], [200, 0, 0], [0, 200, 0]], np.uint8)
+    palette = rgba_palette(colours)
+    palette[0, 3] = 0
+    frame = opaque(np.zeros((1, 10, 10, 3), np.uint8))
+    frame[0, :, :5, 3] = 127
+    indices = mapped(frame, palette, see_through=0, see_through_below=128)
+    assert (indices[0, :, :5] == 0).all()
+    assert (indices[0, :, 5:] != 0).all()
+
+
+def test_without_a_see_through_entry_alpha_is_ignored():
+    palette = rgba_palette(np.array([[0, 0, 0], [255, 255, 255]], np.uint8))
+    frame = np.zeros((1, 4, 4, 4), np.uint8)
+    frame[..., :3] = 255
+    assert (mapped(frame, palette) == 1).all()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"count": 3}, "pixels must hold"),
+        ({"width": 0}, "pixels must hold"),
+        ({"palette": b"\x00" * 6}, "palette must hold"),
+        ({"palette": b"\x00" * 4 * 257}, "palette must hold"),
+        ({"see_through": 2}, "see_through must be"),
+        ({"palette": b"\x00\x00\x00\x00" * 2}, "opaque pixels need an opaque palette entry"),
+    ],
+)
+def test_inputs_that_do_not_fit_are_refused(change, message):
+    arguments = {
+        "pixels": b"\xff" * 4 * 2 * 2 * 4,
+        "width": 4,
+        "height": 2,
+        "count": 2,
+        "palette": bytes([0, 0, 0, 255, 255, 255, 255, 255]),
+        **change,
+    }
+    with pytest.raises(ValueError, match=message):
+        map_frames(**arguments)
+
+
+def psnr(expected: np.ndarray, actual: np.ndarray) -> float:
+    error = ((expected.astype(float) - actual.astype(float)) ** 2).mean()
+    return float(10 * np.log10(255**2 / error))
+
+
+def test_a_photograph_panning_keeps_its_fidelity_as_a_gif():
+    photo = astronaut().resize(0.25)
+    frames = [photo.crop(4 * step, 0, 96, 96) for step in range(6)]
+    strip = animated(frames)
+    body = animated_gif(strip, len(frames))
+    decoded = pyvips.Image.new_from_buffer(body, "", n=-1)
+    assert decoded.get("n-pages") == len(frames)
+    shown = decoded.numpy()[..., :3]
+    assert psnr(strip.numpy()[..., :3], shown) > 33
