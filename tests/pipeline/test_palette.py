@@ -1,5 +1,6 @@
-"""Frames mapped to one palette: the nearest entry, error diffusion, only what changed mapped
-again, see-through pixels, and a photograph's fidelity through the whole GIF encoder."""
+"""One palette for an animation's frames: its own colours when few, a photograph's kept close;
+frames mapped to it: the nearest entry, error diffusion, only what changed mapped again,
+see-through pixels; and a photograph's fidelity through the whole GIF encoder."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import pyvips
 
-from imgproxy.pipeline._palette import map_frames
+from imgproxy.pipeline._palette import choose_palette, map_frames
 from imgproxy.pipeline.gif import animated_gif
 from tests.support.images import animated, astronaut
 
@@ -36,6 +37,52 @@ def gradient(width: int, height: int) -> np.ndarray:
     y = np.linspace(0, 255, height)[:, None]
     rgb = np.stack([x + 0 * y, y + 0 * x, np.full((height, width), 128.0)], axis=-1)
     return opaque(rgb.astype(np.uint8))
+
+
+def chosen(frames: np.ndarray, colours: int, step: int = 1, opaque_from: int = 0) -> np.ndarray:
+    """The RGB entries `choose_palette` gives for `frames` (count x height x width x 4)."""
+    count, height, width, _ = frames.shape
+    entries = choose_palette(frames.tobytes(), width, height, count, step, colours, opaque_from)
+    return np.frombuffer(entries, np.uint8).reshape(-1, 3)
+
+
+def nearest_psnr(rgb: np.ndarray, entries: np.ndarray) -> float:
+    """PSNR of `rgb` shown with the entry nearest to each pixel."""
+    distances = ((rgb.reshape(-1, 1, 3).astype(int) - entries[None].astype(int)) ** 2).sum(-1)
+    return float(10 * np.log10(255**2 / (distances.min(axis=1).mean() / 3)))
+
+
+def test_an_animation_of_few_colours_keeps_exactly_those():
+    colours = np.array([[200, 30, 30], [20, 200, 20], [10, 10, 220], [201, 30, 30]], np.uint8)
+    rng = np.random.default_rng(RNG_SEED)
+    frames = opaque(colours[rng.integers(0, 4, (3, 20, 30))])
+    entries = chosen(frames, 256)
+    assert sorted(map(tuple, entries)) == sorted(map(tuple, colours))
+
+
+@pytest.mark.parametrize(("colours", "least_psnr"), [(256, 37.0), (16, 26.0)])
+def test_a_photograph_gets_entries_close_to_its_colours(colours, least_psnr):
+    rgb = astronaut().resize(0.25).numpy()
+    entries = chosen(opaque(rgb[None]), colours)
+    assert len(entries) == colours
+    assert nearest_psnr(rgb, entries) > least_psnr
+
+
+def test_two_clusters_give_their_means():
+    rng = np.random.default_rng(RNG_SEED)
+    reds = np.clip(rng.normal((200, 40, 40), 6, (500, 3)), 0, 255)
+    blues = np.clip(rng.normal((30, 60, 210), 6, (500, 3)), 0, 255)
+    frames = opaque(np.concatenate([reds, blues]).astype(np.uint8).reshape(1, 20, 50, 3))
+    entries = sorted(map(tuple, chosen(frames, 2).astype(int)))
+    assert np.abs(np.subtract(entries[0], (30, 60, 210))).max() <= 2
+    assert np.abs(np.subtract(entries[1], (200, 40, 40))).max() <= 2
+
+
+def test_see_through_pixels_are_not_counted():
+    frame = opaque(np.zeros((1, 10, 10, 3), np.uint8))
+    frame[0, :, :5, :3] = (200, 0, 0)
+    frame[0, :, 5:] = (0, 200, 0, 100)
+    assert [tuple(entry) for entry in chosen(frame, 255, opaque_from=128)] == [(200, 0, 0)]
 
 
 def test_each_pixel_takes_the_nearest_entry():
@@ -126,7 +173,7 @@ def test_without_a_see_through_entry_alpha_is_ignored():
         ({"palette": b"\x00\x00\x00\x00" * 2}, "opaque pixels need an opaque palette entry"),
     ],
 )
-def test_inputs_that_do_not_fit_are_refused(change, message):
+def test_inputs_that_do_not_fit_are_refused_by_the_mapping(change, message):
     arguments = {
         "pixels": b"\xff" * 4 * 2 * 2 * 4,
         "width": 4,
@@ -137,6 +184,30 @@ def test_inputs_that_do_not_fit_are_refused(change, message):
     }
     with pytest.raises(ValueError, match=message):
         map_frames(**arguments)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"height": 3}, "pixels must hold"),
+        ({"step": 0}, "step must be"),
+        ({"colours": 0}, "colours 1-256"),
+        ({"colours": 257}, "colours 1-256"),
+    ],
+)
+def test_inputs_that_do_not_fit_are_refused_by_the_choice(change, message):
+    arguments = {
+        "pixels": b"\xff" * 4 * 2 * 2,
+        "width": 2,
+        "height": 2,
+        "count": 1,
+        "step": 1,
+        "colours": 256,
+        "opaque_from": 0,
+        **change,
+    }
+    with pytest.raises(ValueError, match=message):
+        choose_palette(**arguments)
 
 
 def psnr(expected: np.ndarray, actual: np.ndarray) -> float:
