@@ -9,6 +9,8 @@ from benchmarks.costs import CostRow, table
 from benchmarks.fidelity import Point, size_at
 from benchmarks.load import LoadResult
 
+# The mix's row name among thumbor's configurations.
+MIX = "mix of cases 1-6"
 # Seconds a server rests after the mix before its resident memory is read.
 REST_S = 2.5
 # Width of one bar in the plot: four series side by side per case, each in its colour in both.
@@ -45,7 +47,8 @@ class Results:
     seconds: float
     connections: int
     cases: list[CaseRow] = field(default_factory=list)
-    thumbor_trials: dict[str, float] = field(default_factory=dict)
+    # The configuration of thumbor whose figure each case (by name) and the mix (MIX) keep.
+    thumbor_configurations: dict[str, str] = field(default_factory=dict)
     mix: dict[str, LoadResult] = field(default_factory=dict)
     mix_rss_mb: dict[str, float] = field(default_factory=dict)
     # Resident memory a few seconds after the mix, once the server has nothing to do.
@@ -168,6 +171,23 @@ def fidelity_table(results: Results) -> list[str]:
     return lines
 
 
+def _row_label(row: str) -> str:
+    """A case's number ("1. 12 MP JPEG ..." gives "case 1"), or the mix."""
+    return "the mix" if row == MIX else "case " + row.split(".", 1)[0]
+
+
+def thumbor_note(configurations: dict[str, str]) -> str:
+    """Which of thumbor's configurations gave each of its figures."""
+    by_label: dict[str, list[str]] = {}
+    for row, label in configurations.items():
+        by_label.setdefault(label, []).append(_row_label(row))
+    gave = "; ".join(f"{label}: {', '.join(rows)}" for label, rows in by_label.items())
+    return (
+        "thumbor ran in each of its configurations, and each of its figures is the better one's, "
+        f"itself the better of two runs on new connections ({gave})."
+    )
+
+
 def markdown(results: Results) -> str:
     lines = [
         f"# Benchmark ({results.cores} cores, {results.seconds:g} s per case, "
@@ -175,15 +195,8 @@ def markdown(results: Results) -> str:
         "",
         *case_table(results),
     ]
-    if results.thumbor_trials:
-        tried = ", ".join(
-            f"{name}: {rate:.1f} req/s" for name, rate in results.thumbor_trials.items()
-        )
-        lines += [
-            "",
-            f"thumbor configurations tried on case 1 (the best one ran): {tried}. "
-            "Each thumbor figure is the better of two runs on new connections.",
-        ]
+    if results.thumbor_configurations:
+        lines += ["", thumbor_note(results.thumbor_configurations)]
     lines += ["", *_head("target", "measured", "met")]
     for name, measured, met in targets(results):
         lines.append(f"| {name} | {measured} | {'yes' if met else 'NO'} |")
@@ -199,7 +212,7 @@ def _extras(results: Results) -> list[str]:
     lines = [""]
     for name, mix in results.mix.items():
         lines.append(
-            f"- mix of cases 1-6, {name}: {mix.per_second:.1f} req/s, p99 {mix.p99_ms:.0f} ms, "
+            f"- {MIX}, {name}: {mix.per_second:.1f} req/s, p99 {mix.p99_ms:.0f} ms, "
             f"peak RSS {results.mix_rss_mb[name]:.0f} MB, "
             f"{results.mix_rest_rss_mb[name]:.0f} MB {REST_S:g} s after"
         )

@@ -501,26 +501,48 @@ cells_of(const Cut *c)
     return (c->high[0] - c->low[0]) * (c->high[1] - c->low[1]) * (c->high[2] - c->low[2]);
 }
 
-/* Adds every `step`th pixel of every `step`th row of each frame whose alpha is at least
- * `opaque_from` to `m`, then sums the bins from the origin. */
-static void
-count_pixels(Moments *m, const uint8_t *pixels, int width, int height, int count, int step,
+/* The pixels a palette is counted over, as RGB. */
+typedef struct {
+    uint8_t *rgb;
+    size_t count;
+} Sample;
+
+/* Every `step`th pixel of every `step`th row of each frame whose alpha is at least
+ * `opaque_from`; its `rgb` is NULL when out of memory. */
+static Sample
+sample_pixels(const uint8_t *pixels, int width, int height, int count, int step,
     int opaque_from)
 {
+    const size_t most = (size_t) count * ((height + step - 1) / step) * ((width + step - 1) / step);
+    Sample sample = {malloc(most * 3 + 1), 0};
+    if (!sample.rgb)
+        return sample;
     for (int f = 0; f < count; f++) {
         for (int y = 0; y < height; y += step) {
             const uint8_t *px = pixels + (((size_t) f * height + y) * width) * 4;
             for (int x = 0; x < width; x += step, px += 4 * step) {
                 if (px[3] < opaque_from)
                     continue;
-                const int at = AT((px[0] >> 3) + 1, (px[1] >> 3) + 1, (px[2] >> 3) + 1);
-                m->count[at] += 1;
-                m->red[at] += px[0];
-                m->green[at] += px[1];
-                m->blue[at] += px[2];
-                m->squares[at] += px[0] * px[0] + px[1] * px[1] + px[2] * px[2];
+                memcpy(sample.rgb + sample.count * 3, px, 3);
+                sample.count++;
             }
         }
+    }
+    return sample;
+}
+
+/* Adds the pixels of `sample` to `m`, then sums the bins from the origin. */
+static void
+count_pixels(Moments *m, const Sample *sample)
+{
+    for (size_t i = 0; i < sample->count; i++) {
+        const uint8_t *px = sample->rgb + i * 3;
+        const int at = AT((px[0] >> 3) + 1, (px[1] >> 3) + 1, (px[2] >> 3) + 1);
+        m->count[at] += 1;
+        m->red[at] += px[0];
+        m->green[at] += px[1];
+        m->blue[at] += px[2];
+        m->squares[at] += px[0] * px[0] + px[1] * px[1] + px[2] * px[2];
     }
     double *planes[5] = {m->count, m->red, m->green, m->blue, m->squares};
     for (int k = 0; k < 5; k++) {
@@ -578,47 +600,36 @@ wu_colours(const Moments *m, int wanted, uint8_t *out)
     return n;
 }
 
-/* The distinct colours of the sampled opaque pixels into `out` (RGB) if there are at most
- * `wanted`; their number, or -1 when there are more. */
+/* The distinct colours of `sample` into `out` (RGB) if there are at most `wanted`; their number,
+ * or -1 when there are more. */
 static int
-exact_colours(const uint8_t *pixels, int width, int height, int count, int step, int opaque_from,
-    int wanted, uint8_t *out)
+exact_colours(const Sample *sample, int wanted, uint8_t *out)
 {
     enum { SLOTS = 1024 };
     uint32_t seen[SLOTS] = {0};
     int n = 0;
-    for (int f = 0; f < count; f++) {
-        for (int y = 0; y < height; y += step) {
-            const uint8_t *px = pixels + (((size_t) f * height + y) * width) * 4;
-            for (int x = 0; x < width; x += step, px += 4 * step) {
-                if (px[3] < opaque_from)
-                    continue;
-                const uint32_t key = ((uint32_t) px[0] << 16 | px[1] << 8 | px[2]) + 1;
-                uint32_t slot = (key * 2654435761u) >> 22;
-                while (seen[slot] && seen[slot] != key)
-                    slot = (slot + 1) % SLOTS;
-                if (seen[slot])
-                    continue;
-                if (n == wanted)
-                    return -1;
-                seen[slot] = key;
-                out[n * 3] = px[0];
-                out[n * 3 + 1] = px[1];
-                out[n * 3 + 2] = px[2];
-                n++;
-            }
-        }
+    for (size_t i = 0; i < sample->count; i++) {
+        const uint8_t *px = sample->rgb + i * 3;
+        const uint32_t key = ((uint32_t) px[0] << 16 | px[1] << 8 | px[2]) + 1;
+        uint32_t slot = (key * 2654435761u) >> 22;
+        while (seen[slot] && seen[slot] != key)
+            slot = (slot + 1) % SLOTS;
+        if (seen[slot])
+            continue;
+        if (n == wanted)
+            return -1;
+        seen[slot] = key;
+        memcpy(out + n * 3, px, 3);
+        n++;
     }
     return n;
 }
 
-
-/* Moves each of the `n` RGB entries to the mean of the sampled opaque pixels nearest to it: one
+/* Moves each of the `n` RGB entries to the mean of the pixels of `sample` nearest to it: one
  * step of Lloyd's, which on photographs gains a third of a decibel over the cuts alone. 0 when
  * out of memory. */
 static int
-centre_colours(const uint8_t *pixels, int width, int height, int count, int step,
-    int opaque_from, int n, uint8_t *colours)
+centre_colours(const Sample *sample, int n, uint8_t *colours)
 {
     uint8_t rgba[MAX_ENTRIES * 4];
     double sums[MAX_ENTRIES][4] = {{0}};
@@ -628,23 +639,17 @@ centre_colours(const uint8_t *pixels, int width, int height, int count, int step
     }
     Palette *p = calloc(1, sizeof(Palette));
     int ok = p && palette_init(p, rgba, n);
-    for (int f = 0; ok && f < count; f++) {
-        for (int y = 0; ok && y < height; y += step) {
-            const uint8_t *px = pixels + (((size_t) f * height + y) * width) * 4;
-            for (int x = 0; x < width; x += step, px += 4 * step) {
-                if (px[3] < opaque_from)
-                    continue;
-                const int i = nearest(p, px[0], px[1], px[2]);
-                if (i < 0) {
-                    ok = 0;
-                    break;
-                }
-                sums[i][0] += 1;
-                sums[i][1] += px[0];
-                sums[i][2] += px[1];
-                sums[i][3] += px[2];
-            }
+    for (size_t k = 0; ok && k < sample->count; k++) {
+        const uint8_t *px = sample->rgb + k * 3;
+        const int i = nearest(p, px[0], px[1], px[2]);
+        if (i < 0) {
+            ok = 0;
+            break;
         }
+        sums[i][0] += 1;
+        sums[i][1] += px[0];
+        sums[i][2] += px[1];
+        sums[i][3] += px[2];
     }
     if (p)
         palette_free(p);
@@ -656,6 +661,23 @@ centre_colours(const uint8_t *pixels, int width, int height, int count, int step
             colours[i * 3 + c] = (uint8_t) (sums[i][c + 1] / sums[i][0] + 0.5);
     }
     return ok;
+}
+
+/* Up to `wanted` RGB entries for `sample` into `out`: its own colours when there are no more,
+ * else Wu's cuts centred by one step of Lloyd's. Their number, or -1 when out of memory. */
+static int
+palette_for(const Sample *sample, int wanted, uint8_t *out)
+{
+    int n = exact_colours(sample, wanted, out);
+    if (n >= 0)
+        return n;
+    Moments *m = calloc(1, sizeof(Moments));
+    if (!m)
+        return -1;
+    count_pixels(m, sample);
+    n = wu_colours(m, wanted, out);
+    free(m);
+    return centre_colours(sample, n, out) ? n : -1;
 }
 
 static PyObject *
@@ -676,17 +698,12 @@ choose_palette(PyObject *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_ValueError, "step must be 1 or more, colours 1-256");
     else {
         uint8_t chosen[MAX_ENTRIES * 3];
-        Moments *m = NULL;
-        int n;
+        int n = -1;
         Py_BEGIN_ALLOW_THREADS
-        n = exact_colours(pixels.buf, width, height, count, step, opaque_from, colours, chosen);
-        if (n < 0 && (m = calloc(1, sizeof(Moments)))) {
-            count_pixels(m, pixels.buf, width, height, count, step, opaque_from);
-            n = wu_colours(m, colours, chosen);
-            if (!centre_colours(pixels.buf, width, height, count, step, opaque_from, n, chosen))
-                n = -1;
-        }
-        free(m);
+        Sample sample = sample_pixels(pixels.buf, width, height, count, step, opaque_from);
+        if (sample.rgb)
+            n = palette_for(&sample, colours, chosen);
+        free(sample.rgb);
         Py_END_ALLOW_THREADS
         if (n < 0)
             PyErr_NoMemory();
