@@ -75,7 +75,7 @@ def tonal_chain_800(data: bytes) -> bytes:
 
 
 def animated_gif_320(data: bytes) -> bytes:
-    """Every frame resized, then one palette for all of them through FFmpeg, as imgproxy does."""
+    """Every frame resized, then one palette for all of them, as imgproxy does."""
     image = pyvips.Image.thumbnail_buffer(data, 320, option_string="n=-1")
     frames = image.height // image.get("page-height")
     return animated_gif(without_solid_alpha(image.copy_memory()), frames)

@@ -88,10 +88,28 @@ cell_of(const Grid *grid, int32_t r, int32_t g, int32_t b)
     return (r >> grid->shift) << (2 * bits) | (g >> grid->shift) << bits | (b >> grid->shift);
 }
 
-static int
-palette_init(Palette *p, const uint8_t *rgba, int entries)
+static void
+palette_delete(Palette *p)
 {
-    p->count = 0;
+    if (!p)
+        return;
+    free(p->candidates);
+    free(p->least);
+    free(p->coarse.start);
+    free(p->coarse.listed);
+    free(p->fine.start);
+    free(p->fine.listed);
+    free(p);
+}
+
+/* The opaque entries (alpha 128 or more) of `entries` RGBA colours, ready for `nearest`; NULL
+ * when out of memory. */
+static Palette *
+palette_new(const uint8_t *rgba, int entries)
+{
+    Palette *p = calloc(1, sizeof(Palette));
+    if (!p)
+        return NULL;
     for (int i = 0; i < entries; i++) {
         if (rgba[i * 4 + 3] < 128)
             continue;
@@ -103,24 +121,14 @@ palette_init(Palette *p, const uint8_t *rgba, int entries)
     }
     for (int i = 0; i < MAX_ENTRIES; i++)
         p->all[i] = (uint8_t) i;
-    memset(p->recent_key, 0, sizeof p->recent_key);
-    p->used = 0;
     p->capacity = (size_t) 64 * MAX_ENTRIES;
     p->candidates = malloc(p->capacity);
     p->least = malloc(p->capacity * sizeof(int32_t));
-    return p->candidates && p->least && grid_init(&p->coarse, COARSE_SHIFT) &&
-        grid_init(&p->fine, FINE_SHIFT);
-}
-
-static void
-palette_free(Palette *p)
-{
-    free(p->candidates);
-    free(p->least);
-    free(p->coarse.start);
-    free(p->coarse.listed);
-    free(p->fine.start);
-    free(p->fine.listed);
+    if (p->candidates && p->least && grid_init(&p->coarse, COARSE_SHIFT) &&
+        grid_init(&p->fine, FINE_SHIFT))
+        return p;
+    palette_delete(p);
+    return NULL;
 }
 
 static inline int32_t
@@ -350,9 +358,9 @@ map_all(const uint8_t *pixels, int width, int height, int count, const uint8_t *
     int entries, int see_through, int see_through_below, uint8_t *out)
 {
     const size_t frame_bytes = (size_t) width * height * 4, frame_pixels = (size_t) width * height;
-    Palette *p = calloc(1, sizeof(Palette));
+    Palette *p = palette_new(palette, entries);
     int32_t *rows = malloc(sizeof(int32_t) * 2 * ((size_t) width + 2) * 3);
-    Outcome outcome = p && rows && palette_init(p, palette, entries) ? MAPPED : NO_MEMORY;
+    Outcome outcome = p && rows ? MAPPED : NO_MEMORY;
     for (int f = 0; outcome == MAPPED && f < count; f++) {
         const uint8_t *frame = pixels + f * frame_bytes;
         uint8_t *indices = out + f * frame_pixels;
@@ -364,9 +372,7 @@ map_all(const uint8_t *pixels, int width, int height, int count, const uint8_t *
         if (box.right > box.left)
             outcome = map_box(p, frame, width, box, indices, see_through, see_through_below, rows);
     }
-    if (p)
-        palette_free(p);
-    free(p);
+    palette_delete(p);
     free(rows);
     return outcome;
 }
@@ -637,8 +643,8 @@ centre_colours(const Sample *sample, int n, uint8_t *colours)
         memcpy(rgba + i * 4, colours + i * 3, 3);
         rgba[i * 4 + 3] = 255;
     }
-    Palette *p = calloc(1, sizeof(Palette));
-    int ok = p && palette_init(p, rgba, n);
+    Palette *p = palette_new(rgba, n);
+    int ok = p != NULL;
     for (size_t k = 0; ok && k < sample->count; k++) {
         const uint8_t *px = sample->rgb + k * 3;
         const int i = nearest(p, px[0], px[1], px[2]);
@@ -651,9 +657,7 @@ centre_colours(const Sample *sample, int n, uint8_t *colours)
         sums[i][2] += px[1];
         sums[i][3] += px[2];
     }
-    if (p)
-        palette_free(p);
-    free(p);
+    palette_delete(p);
     for (int i = 0; ok && i < n; i++) {
         if (sums[i][0] <= 0)
             continue;

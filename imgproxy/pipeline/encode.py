@@ -64,10 +64,10 @@ def encode(ctx: Context, fmt: str) -> bytes:
 
         return mp4(image)
     if fmt == "gif" and ctx.frames > 1:
-        from imgproxy.pipeline.gif import ffmpeg_gif
+        from imgproxy.pipeline.gif import encoded_gif
 
         # Rendered once: the alpha check and the encoder both read every pixel.
-        return ffmpeg_gif(image.copy_memory(), ctx.frames)
+        return encoded_gif(image.copy_memory(), ctx.frames)
     if fmt == "jpeg" and image.hasalpha():
         image = image.flatten(background=solid(image, ctx.plan.geometry.pad_color)).cast("uchar")
     keep = pyvips.enums.ForeignKeep.ICC if out.strip_exif else pyvips.enums.ForeignKeep.ALL

@@ -44,7 +44,7 @@ PALETTE_SIZE = 256
 SEE_THROUGH = (0, 0, 0, 0)
 
 
-def ffmpeg_gif(strip: pyvips.Image, count: int) -> bytes:
+def encoded_gif(strip: pyvips.Image, count: int) -> bytes:
     """The `count` frames of `strip` as an animated GIF."""
     see_through = strip.hasalpha() and strip[strip.bands - 1].min() < SEE_THROUGH_BELOW
     return animated_gif(strip, count, see_through=see_through)
