@@ -1,6 +1,6 @@
 # imgproxy on a slim Python 3.11: `make docker` builds it, docs/deploy.md tells how to run it.
 
-# The package as a wheel, its one C module (imgproxy/pipeline/_palette.c) compiled here: the
+# The package as a wheel, its C modules (imgproxy/pipeline/*.c) compiled here: the
 # image that runs it carries no compiler. Only the wheel leaves this stage, not the source.
 FROM python:3.11-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev

@@ -12,7 +12,7 @@ IMAGE ?= imgproxy
 
 .PHONY: run test fuzz lint format bench samples gallery docs system fonts docker clean
 
-$(STAMP): pyproject.toml setup.py imgproxy/pipeline/_palette.c
+$(STAMP): pyproject.toml setup.py $(wildcard imgproxy/pipeline/*.c)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,recognition]'

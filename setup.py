@@ -1,14 +1,14 @@
-"""The one compiled module: animation frames mapped to a palette (imgproxy/pipeline/_palette.c).
-Everything else about the package is in pyproject.toml."""
+"""The compiled modules: animation frames mapped to a palette (imgproxy/pipeline/_palette.c) and
+GIF frames packed with LZW (imgproxy/pipeline/_gifpack.c). Everything else about the package is in
+pyproject.toml."""
 
 from setuptools import Extension, setup
 
 setup(
     ext_modules=[
         Extension(
-            "imgproxy.pipeline._palette",
-            ["imgproxy/pipeline/_palette.c"],
-            extra_compile_args=["-O3"],
+            f"imgproxy.pipeline.{name}", [f"imgproxy/pipeline/{name}.c"], extra_compile_args=["-O3"]
         )
+        for name in ("_palette", "_gifpack")
     ]
 )

@@ -11,10 +11,11 @@ from urllib.parse import parse_qsl
 import pyvips
 
 from imgproxy.params.decode import DecodeOptions, decode
-from imgproxy.pipeline.animation import without_solid_alpha
+from imgproxy.pipeline.animation import solid_alpha, without_alpha
 from imgproxy.pipeline.context import RenderOptions
 from imgproxy.pipeline.detect import faces
 from imgproxy.pipeline.gif import animated_gif
+from imgproxy.pipeline.resample import resample_frames
 from imgproxy.pipeline.run import execute
 from imgproxy.pipeline.sizing import RESAMPLE_HEADROOM
 
@@ -75,10 +76,16 @@ def tonal_chain_800(data: bytes) -> bytes:
 
 
 def animated_gif_320(data: bytes) -> bytes:
-    """Every frame resized, then one palette for all of them, as imgproxy does."""
-    image = pyvips.Image.thumbnail_buffer(data, 320, option_string="n=-1")
-    frames = image.height // image.get("page-height")
-    return animated_gif(without_solid_alpha(image.copy_memory()), frames)
+    """Every frame decoded and resized, then one palette for all of them, as imgproxy does: the
+    frames shrink together in two passes that cross no frame border (libvips' thumbnail of the
+    whole strip would let the filter cross them), alpha that is opaque everywhere resized as a
+    band and dropped."""
+    strip = pyvips.Image.new_from_buffer(data, "", n=-1).copy_memory()
+    count = strip.height // strip.get("page-height")
+    height = max(1, round(strip.height / count * 320 / strip.width))
+    opaque = solid_alpha(strip)
+    resized = resample_frames(strip, count, 320, height, weighted=not opaque).copy_memory()
+    return animated_gif(without_alpha(resized) if opaque else resized, count)
 
 
 def quality_fixed_800(data: bytes) -> bytes:

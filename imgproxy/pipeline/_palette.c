@@ -20,8 +20,9 @@
  * before is mapped again; the rest keeps the indices it had, so still parts of an animation
  * neither flicker nor cost bytes.
  *
- * With a see-through entry, pixels whose alpha is below the threshold take it and pass on no
- * error; palette entries whose alpha is below 128 are never chosen for opaque pixels.
+ * Frames come as RGB or RGBA pixels. With a see-through entry, pixels whose alpha is below the
+ * threshold take it and pass on no error; palette entries whose alpha is below 128 are never
+ * chosen for opaque pixels.
  *
  * The work runs without Python's lock.
  */
@@ -274,53 +275,56 @@ typedef struct {
 
 typedef enum { MAPPED, NO_MEMORY, NO_OPAQUE_ENTRY } Outcome;
 
-/* The rectangle around the pixels that differ between two RGBA frames; empty if none. */
+/* The rectangle around the pixels that differ between two frames of `bands` bands; empty if
+ * none. */
 static Box
-changed(const uint8_t *before, const uint8_t *after, int width, int height)
+changed(const uint8_t *before, const uint8_t *after, int width, int height, int bands)
 {
     Box box = {width, height, 0, 0};
+    const size_t row_bytes = (size_t) width * bands;
     for (int y = 0; y < height; y++) {
-        const uint32_t *a = (const uint32_t *) (before + (size_t) y * width * 4);
-        const uint32_t *b = (const uint32_t *) (after + (size_t) y * width * 4);
-        int first = 0;
-        while (first < width && a[first] == b[first])
-            first++;
-        if (first == width)
+        const uint8_t *a = before + y * row_bytes, *b = after + y * row_bytes;
+        if (!memcmp(a, b, row_bytes))
             continue;
-        int last = width - 1;
+        size_t first = 0, last = row_bytes - 1;
+        while (a[first] == b[first])
+            first++;
         while (a[last] == b[last])
             last--;
-        box.left = first < box.left ? first : box.left;
-        box.right = last + 1 > box.right ? last + 1 : box.right;
+        const int left = (int) (first / bands), right = (int) (last / bands) + 1;
+        box.left = left < box.left ? left : box.left;
+        box.right = right > box.right ? right : box.right;
         box.top = y < box.top ? y : box.top;
         box.bottom = y + 1;
     }
     return box;
 }
 
-/* Copies row `y` of `frame` within `box` into `row` (RGB ints, one padding pixel each side). */
+/* Copies row `y` of `frame` (`bands` bands) within `box` into `row` (RGB ints, one padding
+ * pixel each side). */
 static void
-load_row(int32_t *row, const uint8_t *frame, int width, int y, Box box)
+load_row(int32_t *row, const uint8_t *frame, int width, int bands, int y, Box box)
 {
-    const uint8_t *pixel = frame + ((size_t) y * width + box.left) * 4;
-    for (int x = 0; x < box.right - box.left; x++, pixel += 4) {
+    const uint8_t *pixel = frame + ((size_t) y * width + box.left) * bands;
+    for (int x = 0; x < box.right - box.left; x++, pixel += bands) {
         row[x * 3] = pixel[0];
         row[x * 3 + 1] = pixel[1];
         row[x * 3 + 2] = pixel[2];
     }
 }
 
-/* Maps `box` of one RGBA frame into `out`; `rows` holds two rows of (width + 2) RGB ints. */
+/* Maps `box` of one frame of `bands` bands (a see-through entry needs 4) into `out`; `rows`
+ * holds two rows of (width + 2) RGB ints. */
 static Outcome
-map_box(Palette *p, const uint8_t *frame, int width, Box box, uint8_t *out, int see_through,
-    int see_through_below, int32_t *rows)
+map_box(Palette *p, const uint8_t *frame, int width, int bands, Box box, uint8_t *out,
+    int see_through, int see_through_below, int32_t *rows)
 {
     const int span = box.right - box.left;
     int32_t *here = rows + 3, *below = rows + (span + 2) * 3 + 3;
-    load_row(here, frame, width, box.top, box);
+    load_row(here, frame, width, bands, box.top, box);
     for (int y = box.top; y < box.bottom; y++) {
-        load_row(below, frame, width, y + 1 < box.bottom ? y + 1 : y, box);
-        const uint8_t *alpha = frame + ((size_t) y * width + box.left) * 4 + 3;
+        load_row(below, frame, width, bands, y + 1 < box.bottom ? y + 1 : y, box);
+        const uint8_t *alpha = frame + ((size_t) y * width + box.left) * bands + 3;
         uint8_t *indices = out + (size_t) y * width + box.left;
         int32_t *px = here, *dn = below;
         for (int x = 0; x < span; x++, px += 3, dn += 3) {
@@ -354,10 +358,10 @@ map_box(Palette *p, const uint8_t *frame, int width, Box box, uint8_t *out, int 
 }
 
 static Outcome
-map_all(const uint8_t *pixels, int width, int height, int count, const uint8_t *palette,
-    int entries, int see_through, int see_through_below, uint8_t *out)
+map_all(const uint8_t *pixels, int width, int height, int count, int bands,
+    const uint8_t *palette, int entries, int see_through, int see_through_below, uint8_t *out)
 {
-    const size_t frame_bytes = (size_t) width * height * 4, frame_pixels = (size_t) width * height;
+    const size_t frame_pixels = (size_t) width * height, frame_bytes = frame_pixels * bands;
     Palette *p = palette_new(palette, entries);
     int32_t *rows = malloc(sizeof(int32_t) * 2 * ((size_t) width + 2) * 3);
     Outcome outcome = p && rows ? MAPPED : NO_MEMORY;
@@ -367,14 +371,26 @@ map_all(const uint8_t *pixels, int width, int height, int count, const uint8_t *
         Box box = {0, 0, width, height};
         if (f > 0) {
             memcpy(indices, indices - frame_pixels, frame_pixels);
-            box = changed(frame - frame_bytes, frame, width, height);
+            box = changed(frame - frame_bytes, frame, width, height, bands);
         }
         if (box.right > box.left)
-            outcome = map_box(p, frame, width, box, indices, see_through, see_through_below, rows);
+            outcome = map_box(
+                p, frame, width, bands, box, indices, see_through, see_through_below, rows);
     }
     palette_delete(p);
     free(rows);
     return outcome;
+}
+
+/* 3 or 4 when `length` bytes hold `frames` frames of `width` x `height` RGB or RGBA pixels; 0
+ * otherwise. */
+static int
+bands_of(Py_ssize_t length, int width, int height, int frames)
+{
+    if (width <= 0 || height <= 0 || frames <= 0)
+        return 0;
+    const Py_ssize_t pixels = (Py_ssize_t) width * height * frames;
+    return length == pixels * 3 ? 3 : length == pixels * 4 ? 4 : 0;
 }
 
 static PyObject *
@@ -388,18 +404,22 @@ map_frames(PyObject *self, PyObject *args, PyObject *kwargs)
             &height, &count, &palette, &see_through, &see_through_below))
         return NULL;
     PyObject *result = NULL;
-    const Py_ssize_t total = (Py_ssize_t) width * height * count;
-    if (width <= 0 || height <= 0 || count <= 0 || pixels.len != total * 4)
-        PyErr_SetString(PyExc_ValueError, "pixels must hold count frames of width x height RGBA");
+    const int bands = bands_of(pixels.len, width, height, count);
+    if (!bands)
+        PyErr_SetString(
+            PyExc_ValueError, "pixels must hold count frames of width x height RGB or RGBA");
     else if (palette.len % 4 || palette.len == 0 || palette.len > MAX_ENTRIES * 4)
         PyErr_SetString(PyExc_ValueError, "palette must hold 1-256 RGBA entries");
     else if (see_through >= palette.len / 4)
         PyErr_SetString(PyExc_ValueError, "see_through must be an entry of the palette");
-    else if ((result = PyBytes_FromStringAndSize(NULL, total))) {
+    else if (see_through >= 0 && bands != 4)
+        PyErr_SetString(PyExc_ValueError, "a see_through entry needs RGBA pixels");
+    else if ((result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t) width * height * count))) {
         Outcome outcome;
         Py_BEGIN_ALLOW_THREADS
-        outcome = map_all(pixels.buf, width, height, count, palette.buf, (int) (palette.len / 4),
-            see_through, see_through_below, (uint8_t *) PyBytes_AS_STRING(result));
+        outcome = map_all(pixels.buf, width, height, count, bands, palette.buf,
+            (int) (palette.len / 4), see_through, see_through_below,
+            (uint8_t *) PyBytes_AS_STRING(result));
         Py_END_ALLOW_THREADS
         if (outcome == NO_MEMORY)
             PyErr_NoMemory();
@@ -513,10 +533,10 @@ typedef struct {
     size_t count;
 } Sample;
 
-/* Every `step`th pixel of every `step`th row of each frame whose alpha is at least
- * `opaque_from`; its `rgb` is NULL when out of memory. */
+/* Every `step`th pixel of every `step`th row of each frame (`bands` bands) whose alpha, if it
+ * has one, is at least `opaque_from`; its `rgb` is NULL when out of memory. */
 static Sample
-sample_pixels(const uint8_t *pixels, int width, int height, int count, int step,
+sample_pixels(const uint8_t *pixels, int width, int height, int count, int bands, int step,
     int opaque_from)
 {
     const size_t most = (size_t) count * ((height + step - 1) / step) * ((width + step - 1) / step);
@@ -525,9 +545,9 @@ sample_pixels(const uint8_t *pixels, int width, int height, int count, int step,
         return sample;
     for (int f = 0; f < count; f++) {
         for (int y = 0; y < height; y += step) {
-            const uint8_t *px = pixels + (((size_t) f * height + y) * width) * 4;
-            for (int x = 0; x < width; x += step, px += 4 * step) {
-                if (px[3] < opaque_from)
+            const uint8_t *px = pixels + (((size_t) f * height + y) * width) * bands;
+            for (int x = 0; x < width; x += step, px += bands * step) {
+                if (bands == 4 && px[3] < opaque_from)
                     continue;
                 memcpy(sample.rgb + sample.count * 3, px, 3);
                 sample.count++;
@@ -695,16 +715,18 @@ choose_palette(PyObject *self, PyObject *args, PyObject *kwargs)
             &height, &count, &step, &colours, &opaque_from))
         return NULL;
     PyObject *result = NULL;
-    if (width <= 0 || height <= 0 || count <= 0 ||
-        pixels.len != (Py_ssize_t) width * height * count * 4)
-        PyErr_SetString(PyExc_ValueError, "pixels must hold count frames of width x height RGBA");
+    const int bands = bands_of(pixels.len, width, height, count);
+    if (!bands)
+        PyErr_SetString(
+            PyExc_ValueError, "pixels must hold count frames of width x height RGB or RGBA");
     else if (step < 1 || colours < 1 || colours > MAX_ENTRIES)
         PyErr_SetString(PyExc_ValueError, "step must be 1 or more, colours 1-256");
     else {
         uint8_t chosen[MAX_ENTRIES * 3];
         int n = -1;
         Py_BEGIN_ALLOW_THREADS
-        Sample sample = sample_pixels(pixels.buf, width, height, count, step, opaque_from);
+        Sample sample =
+            sample_pixels(pixels.buf, width, height, count, bands, step, opaque_from);
         if (sample.rgb)
             n = palette_for(&sample, colours, chosen);
         free(sample.rgb);
@@ -722,15 +744,15 @@ static PyMethodDef methods[] = {
     {"map_frames", (PyCFunction) (void (*)(void)) map_frames, METH_VARARGS | METH_KEYWORDS,
         "map_frames(pixels, width, height, count, palette, see_through=-1, "
         "see_through_below=128)\n--\n\n"
-        "The palette indices of `count` RGBA frames of `width` x `height`, mapped to `palette` "
-        "(RGBA entries) with error diffusion; with a `see_through` entry, pixels whose alpha "
-        "is below `see_through_below` take it."},
+        "The palette indices of `count` RGB or RGBA frames of `width` x `height`, mapped to "
+        "`palette` (RGBA entries) with error diffusion; with a `see_through` entry, RGBA "
+        "pixels whose alpha is below `see_through_below` take it."},
     {"choose_palette", (PyCFunction) (void (*)(void)) choose_palette, METH_VARARGS | METH_KEYWORDS,
         "choose_palette(pixels, width, height, count, step, colours, opaque_from)\n--\n\n"
-        "Up to `colours` RGB entries for the `count` RGBA frames of `width` x `height`, counted "
-        "over every `step`th pixel of every `step`th row whose alpha is at least "
-        "`opaque_from`: their own colours when there are no more, else Wu's cuts, each entry "
-        "then moved to the mean of the pixels nearest to it."},
+        "Up to `colours` RGB entries for the `count` RGB or RGBA frames of `width` x `height`, "
+        "counted over every `step`th pixel of every `step`th row whose alpha, if any, is at "
+        "least `opaque_from`: their own colours when there are no more, else Wu's cuts, each "
+        "entry then moved to the mean of the pixels nearest to it."},
     {NULL, NULL, 0, NULL},
 };
 

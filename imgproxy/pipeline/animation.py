@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pyvips
 
 from imgproxy.errors import SourceTooLarge, UndecodableImage
@@ -10,6 +12,10 @@ from imgproxy.pipeline.context import RenderOptions, SourceInfo
 ANIMATED_OUTPUTS = ("gif", "webp", "mp4", "auto")
 DEFAULT_DELAY_MS = 100
 SEQUENTIAL = "vips-sequential"
+# An 8-bit pixel of grey or RGB with alpha last, read as one little-endian number of its bytes,
+# has its alpha as the most significant byte: the least such number holds the least alpha.
+# libvips finds that least number in half the time it takes to pull the alpha band out.
+WHOLE_PIXEL = {2: "ushort", 4: "uint"}
 
 
 def frames_to_load(wanted: str | None, info: SourceInfo, options: RenderOptions) -> int:
@@ -25,7 +31,8 @@ def frames_to_load(wanted: str | None, info: SourceInfo, options: RenderOptions)
 
 
 def decoded(strip: pyvips.Image) -> pyvips.Image:
-    """A tall strip of frames decoded once, so that every step may read it in any order."""
+    """A tall strip of frames decoded once, so that every step may read it in any order. GIF
+    frames load with alpha even when no pixel is see-through: `solid_alpha` tells."""
     try:
         strip = strip.copy_memory()
     except pyvips.Error as exc:
@@ -34,7 +41,7 @@ def decoded(strip: pyvips.Image) -> pyvips.Image:
     # one: steps that read frames side by side would then read each line many times over.
     strip = strip.copy()
     strip.remove(SEQUENTIAL)
-    return without_solid_alpha(strip)
+    return strip
 
 
 def split(strip: pyvips.Image, count: int) -> list[pyvips.Image]:
@@ -43,12 +50,22 @@ def split(strip: pyvips.Image, count: int) -> list[pyvips.Image]:
     return [strip.crop(0, index * height, strip.width, height) for index in range(count)]
 
 
-def without_solid_alpha(strip: pyvips.Image) -> pyvips.Image:
-    """GIF frames load with alpha even when no pixel is see-through: dropped, every later step
-    works on three bands instead of premultiplying four."""
-    if strip.hasalpha() and strip[strip.bands - 1].min() == 255:
-        return strip.extract_band(0, n=strip.bands - 1)
-    return strip
+def least_alpha(image: pyvips.Image) -> int:
+    """The least alpha of `image`, whose last band is alpha."""
+    whole = WHOLE_PIXEL.get(image.bands)
+    if image.format != "uchar" or whole is None or sys.byteorder != "little":
+        return int(image[image.bands - 1].min())
+    return int(image.copy(bands=1, format=whole).min()) >> (8 * (image.bands - 1))
+
+
+def solid_alpha(strip: pyvips.Image) -> bool:
+    """Whether `strip` has alpha and every pixel is opaque: resized as one more band, the
+    alpha then dropped, later steps work on fewer bands instead of premultiplying."""
+    return strip.hasalpha() and least_alpha(strip) == 255
+
+
+def without_alpha(strip: pyvips.Image) -> pyvips.Image:
+    return strip.extract_band(0, n=strip.bands - 1)
 
 
 def join(frames: list[pyvips.Image], original: pyvips.Image) -> pyvips.Image:

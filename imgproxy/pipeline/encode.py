@@ -57,8 +57,8 @@ def negotiate(options: RenderOptions, has_alpha: bool, longest_side: int, animat
 def encode(ctx: Context, fmt: str) -> bytes:
     out = ctx.plan.output
     image = ctx.image
-    # FFmpeg (PyAV) is imported on the first animation: 15 MB that a process rendering only
-    # still images never loads.
+    # FFmpeg (PyAV) is imported on the first video: 15 MB that a process rendering only images
+    # never loads.
     if fmt == "mp4":
         from imgproxy.pipeline.video import mp4
 
@@ -66,8 +66,7 @@ def encode(ctx: Context, fmt: str) -> bytes:
     if fmt == "gif" and ctx.frames > 1:
         from imgproxy.pipeline.gif import encoded_gif
 
-        # Rendered once: the alpha check and the encoder both read every pixel.
-        return encoded_gif(image.copy_memory(), ctx.frames)
+        return encoded_gif(image, ctx.frames)
     if fmt == "jpeg" and image.hasalpha():
         image = image.flatten(background=solid(image, ctx.plan.geometry.pad_color)).cast("uchar")
     keep = pyvips.enums.ForeignKeep.ICC if out.strip_exif else pyvips.enums.ForeignKeep.ALL

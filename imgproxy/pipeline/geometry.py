@@ -74,16 +74,17 @@ def resize(ctx: Context) -> None:
     ctx.image = image
 
 
-def resize_frames(ctx: Context, strip: pyvips.Image) -> pyvips.Image:
+def resize_frames(ctx: Context, strip: pyvips.Image, *, weighted: bool = True) -> pyvips.Image:
     """An animation's frames, stacked in `strip`, brought together to the size `resize` gives
     each; `resize` then finds every frame at that size. Trim and crop=face measure a frame before
-    it is resized, so their frames resize one by one."""
+    it is resized, so their frames resize one by one. Without `weighted`, alpha is resized as
+    any other band (`resample_frames`)."""
     g = ctx.plan.geometry
     frame_size = (strip.width, strip.height // ctx.frames)
     if g.trim_color is not None or g.crop == "face" or frame_size != ctx.logical_size:
         return strip
     scale = output_scale(*ctx.logical_size, g, ctx.options)
-    resized = resample_frames(strip, ctx.frames, scale.width, scale.height)
+    resized = resample_frames(strip, ctx.frames, scale.width, scale.height, weighted=weighted)
     # Left to the encoder, which reads frame by frame, the passes would run again for each frame.
     return strip if resized is strip else resized.copy_memory()
 

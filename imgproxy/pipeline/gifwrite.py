@@ -1,70 +1,137 @@
-"""A GIF file of palette frames with see-through pixels, each frame cut to the rectangle that
-has to be drawn and told whether it stays or is cleared once shown.
+"""A GIF file of palette frames, each frame cut to the rectangle that has to be drawn, its
+pixels packed with LZW by `_gifpack`.
 
-FFmpeg's GIF encoder packs each rectangle's indices (LZW); the file around them is written
-here, keeping track of the canvas a decoder holds. A frame is drawn as what it changes on the
-canvas: the pixels it shares with it are set to the see-through entry. The next frame cannot
-make an opaque pixel of the canvas see-through, so a frame whose opaque pixels the next one
-shows see-through is cleared once shown (disposal "restore to background", which clears the
-frame's own rectangle), its rectangle taking in those pixels; any other frame stays. The first
-frame is whole, so that no decoder's idea of the canvas before it matters; when the animation
-plays again, it follows the last.
+A decoder keeps the canvas from one frame to the next, so each frame after the first is drawn
+as what it changes on the canvas: the pixels it shares with it are set to a see-through entry,
+which packs into fewer bytes than the pixels themselves.
+
+Opaque animations have no see-through entry of their own: each frame takes, for the pixels it
+shares with the canvas, an entry of the colour table that none of the pixels in its rectangle
+uses, when one is free. The colour table has room for one entry more than the palette's colours
+wherever 256 allow, so a free entry is there for most frames.
+
+Animations with see-through pixels have one. The next frame cannot make an opaque pixel of the
+canvas see-through, so a frame whose opaque pixels the next one shows see-through is cleared
+once shown (disposal "restore to background", which clears the frame's own rectangle), its
+rectangle taking in those pixels; any other frame stays. The first frame is whole, so that no
+decoder's idea of the canvas before it matters; when the animation plays again, it follows the
+last.
+
+The colour table holds as few entries as a power of two allows, and the LZW codes start at
+the bits that hold them: an animation of a few colours packs in a few bits a pixel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from fractions import Fraction
-from itertools import chain, pairwise
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-import av
 import numpy as np
 
+from imgproxy.pipeline._gifpack import pack, unused_entry
+
 # GIF blocks: an extension's introducer, the graphic control's and the application
-# extension's labels, the trailer.
-EXTENSION, GRAPHIC_CONTROL, APPLICATION, TRAILER = 0x21, 0xF9, 0xFF, 0x3B
+# extension's labels, the image descriptor's separator, the trailer.
+EXTENSION, GRAPHIC_CONTROL, APPLICATION, IMAGE, TRAILER = 0x21, 0xF9, 0xFF, 0x2C, 0x3B
 # A graphic control's packed byte: disposal "do not dispose" (the frame stays) or "restore to
 # background" (it is cleared), and the transparency flag.
 STAYS, CLEARED, TRANSPARENT = 1 << 2, 2 << 2, 0x01
-# Signature, version and logical screen descriptor, before the global colour table.
-SCREEN_HEADER = 13
-# The encoder's flags off: it writes the rectangle it is given, as it is.
-AS_GIVEN = {"gifflags": "0"}
+# A logical screen descriptor's flag for a global colour table.
+GLOBAL_TABLE = 0x80
+MAX_ENTRIES = 256
+# LZW codes start at no fewer bits than this.
+MIN_CODE_SIZE = 2
 
 Box = tuple[int, int, int, int]
-Frame = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """One frame as written: the indices of its `box`, the canvas a decoder shows there (where
+    they equal it, the `see_through` entry is written), and whether the frame is cleared once
+    shown."""
+
+    pixels: np.ndarray
+    canvas: np.ndarray | None
+    box: Box
+    see_through: int | None
+    cleared: bool
 
 
 def gif_file(
-    frames: Iterable[Frame], durations: list[int], repeats: int | None, see_through_index: int
+    frames: np.ndarray,
+    colours: np.ndarray,
+    durations: list[int],
+    repeats: int | None,
+    see_through_index: int | None,
 ) -> bytes:
-    """The GIF of `frames` (palette indices and their palette, as PyAV gives an 8-bit palette
-    frame, with `see_through_index` see-through), each shown for its centiseconds in
+    """The GIF of `frames` (count x height x width indices of `colours`, RGB; with a
+    `see_through_index`, that index is see-through), each shown for its centiseconds in
     `durations`; played once more `repeats` times (0: for ever; None: once)."""
-    parts: list[bytes] = []
+    _, height, width = frames.shape
+    bits = table_bits(len(colours))
+    drawn = (
+        _opaque_frames(frames, 1 << bits)
+        if see_through_index is None
+        else _see_through_frames(frames, see_through_index)
+    )
+    code_size = max(MIN_CODE_SIZE, bits)
+    parts = [_screen(width, height, colours, bits), _looping(repeats)]
+    for frame, duration in zip(drawn, durations, strict=True):
+        parts += [_graphic_control(duration, frame), _descriptor(frame.box)]
+        parts.append(pack(frame.pixels, code_size, *_over(frame)))
+    return b"".join([*parts, bytes([TRAILER])])
+
+
+def table_bits(colours: int) -> int:
+    """The bits of a colour table with room for `colours` and one more, 256 entries at most."""
+    return max(1, min(MAX_ENTRIES - 1, colours).bit_length())
+
+
+def _over(frame: Drawn) -> tuple[np.ndarray, int] | tuple[()]:
+    """The canvas and see-through entry `pack` takes for `frame`, if it is drawn over one."""
+    if frame.canvas is None or frame.see_through is None:
+        return ()
+    return frame.canvas, frame.see_through
+
+
+def _opaque_frames(frames: np.ndarray, entries: int) -> Iterator[Drawn]:
+    """Each frame after the first cut to what changed since the one before; the pixels that
+    did not change take an entry below `entries` that no pixel of the cut uses, when one is
+    free."""
     canvas: np.ndarray | None = None
-    first_see_through: np.ndarray | None = None
-    pairs = pairwise(chain(frames, [None]))
-    for ((indices, colours), following), duration in zip(pairs, durations, strict=True):
-        if first_see_through is None:
-            first_see_through = indices == see_through_index
+    for indices in frames:
+        if canvas is None:
+            yield Drawn(indices, None, _whole(indices), None, False)
+        else:
+            box = _bounds(indices != canvas)
+            cut = _cut(indices, box)
+            free = unused_entry(cut, entries)
+            yield Drawn(cut, _cut(canvas, box), box, free, False)
+        canvas = indices
+
+
+def _see_through_frames(frames: np.ndarray, see_through_index: int) -> Iterator[Drawn]:
+    """Each frame cut to what it changes on the canvas, or clears, and cleared once shown when
+    the next one shows see-through any of its opaque pixels."""
+    canvas: np.ndarray | None = None
+    see_through = frames == see_through_index
+    for index, indices in enumerate(frames):
         # After the last frame comes the first again.
-        next_see_through = (
-            first_see_through if following is None else following[0] == see_through_index
-        )
-        uncovered = (indices != see_through_index) & next_see_through
+        next_see_through = see_through[(index + 1) % len(frames)]
+        uncovered = ~see_through[index] & next_see_through
         clear = bool(uncovered.any())
         if canvas is None:
-            drawn, box = indices, (0, 0, indices.shape[1], indices.shape[0])
+            box = _whole(indices)
+            yield Drawn(indices, None, box, see_through_index, clear)
         else:
-            drawn = np.where(indices == canvas, np.uint8(see_through_index), indices)
-            box = _bounds((drawn != see_through_index) | uncovered)
-        image = _packed_image(drawn, box, colours)
-        if not parts:
-            parts += [image[: _header_size(image)], _looping(repeats)]
-        parts += [_graphic_control(duration, clear, see_through_index), _image_blocks(image, box)]
+            box = _bounds((indices != canvas) & ~see_through[index] | uncovered)
+            yield Drawn(_cut(indices, box), _cut(canvas, box), box, see_through_index, clear)
         canvas = _cleared(indices, box, see_through_index) if clear else indices
-    return b"".join([*parts, bytes([TRAILER])])
+
+
+def _whole(indices: np.ndarray) -> Box:
+    return 0, 0, indices.shape[1], indices.shape[0]
 
 
 def _bounds(marked: np.ndarray) -> Box:
@@ -81,6 +148,11 @@ def _bounds(marked: np.ndarray) -> Box:
     )
 
 
+def _cut(pixels: np.ndarray, box: Box) -> np.ndarray:
+    left, top, width, height = box
+    return np.ascontiguousarray(pixels[top : top + height, left : left + width])
+
+
 def _cleared(indices: np.ndarray, box: Box, see_through_index: int) -> np.ndarray:
     """The canvas `indices` once the `box` is cleared."""
     left, top, width, height = box
@@ -89,19 +161,14 @@ def _cleared(indices: np.ndarray, box: Box, see_through_index: int) -> np.ndarra
     return canvas
 
 
-def _packed_image(drawn: np.ndarray, box: Box, colours: np.ndarray) -> bytes:
-    """The GIF FFmpeg's encoder writes of the `box` of `drawn`: a header with the colour table,
-    then the image (its graphic control, descriptor and LZW data)."""
-    left, top, width, height = box
-    codec = av.CodecContext.create("gif", "w")
-    codec.width, codec.height, codec.pix_fmt = width, height, "pal8"
-    codec.time_base = Fraction(1, 100)
-    codec.options = AS_GIVEN
-    codec.open()
-    cut = np.ascontiguousarray(drawn[top : top + height, left : left + width])
-    frame = av.VideoFrame.from_ndarray((cut, colours), format="pal8")
-    frame.pts = 0
-    return b"".join(bytes(packet) for packet in [*codec.encode(frame), *codec.encode(None)])
+def _screen(width: int, height: int, colours: np.ndarray, bits: int) -> bytes:
+    """The signature, the logical screen descriptor and the global colour table of `bits`,
+    `colours` followed by black."""
+    table = np.zeros((1 << bits, 3), np.uint8)
+    table[: len(colours)] = colours
+    flags = GLOBAL_TABLE | (bits - 1) << 4 | (bits - 1)
+    size = width.to_bytes(2, "little") + height.to_bytes(2, "little")
+    return b"GIF89a" + size + bytes([flags, 0, 0]) + table.tobytes()
 
 
 def _looping(repeats: int | None) -> bytes:
@@ -113,35 +180,18 @@ def _looping(repeats: int | None) -> bytes:
     return bytes([EXTENSION, APPLICATION, 11]) + b"NETSCAPE2.0" + bytes([3, 1]) + count + b"\0"
 
 
-def _graphic_control(duration: int, cleared: bool, see_through_index: int) -> bytes:
+def _graphic_control(duration: int, frame: Drawn) -> bytes:
     """A frame's graphic control: shown for `duration` centiseconds, then cleared or kept,
-    with `see_through_index` see-through."""
-    packed = (CLEARED if cleared else STAYS) | TRANSPARENT
+    with its see-through entry, if any."""
+    packed = CLEARED if frame.cleared else STAYS
+    if frame.see_through is not None:
+        packed |= TRANSPARENT
     delay = duration.to_bytes(2, "little")
-    return bytes([EXTENSION, GRAPHIC_CONTROL, 4, packed]) + delay + bytes([see_through_index, 0])
+    index = frame.see_through or 0
+    return bytes([EXTENSION, GRAPHIC_CONTROL, 4, packed]) + delay + bytes([index, 0])
 
 
-def _image_blocks(packed: bytes, box: Box) -> bytes:
-    """The image of a GIF the encoder wrote (descriptor, LZW code size and data; the encoder
-    leaves the trailer to a muxer), placed at the `box`'s corner."""
-    image = bytearray(packed[_first_block(packed) :])
-    image[1:5] = box[0].to_bytes(2, "little") + box[1].to_bytes(2, "little")
-    return bytes(image)
-
-
-def _first_block(packed: bytes) -> int:
-    """Where the image of a GIF starts, past its header, global colour table and any extension
-    the encoder wrote before it."""
-    pos = _header_size(packed)
-    while packed[pos] == EXTENSION:
-        pos += 2
-        while packed[pos]:
-            pos += packed[pos] + 1
-        pos += 1
-    return pos
-
-
-def _header_size(gif: bytes) -> int:
-    """The bytes of a GIF's header and global colour table."""
-    flags = gif[10]
-    return SCREEN_HEADER + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+def _descriptor(box: Box) -> bytes:
+    """An image descriptor placing a frame at its `box`, without a colour table of its own."""
+    fields = b"".join(value.to_bytes(2, "little") for value in box)
+    return bytes([IMAGE]) + fields + b"\0"

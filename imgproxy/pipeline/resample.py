@@ -30,9 +30,13 @@ def _alpha_weighted(image: pyvips.Image, resize: Resize) -> pyvips.Image:
     return weighted.unpremultiply().cast(pixel_format)
 
 
-def resample_frames(strip: pyvips.Image, count: int, width: int, height: int) -> pyvips.Image:
+def resample_frames(
+    strip: pyvips.Image, count: int, width: int, height: int, *, weighted: bool = True
+) -> pyvips.Image:
     """Each of the `count` frames stacked in `strip` shrunk to `width` x `height`, pixel for pixel
     as `resample` shrinks a frame on its own, but in two passes over all the frames at once.
+    Without `weighted`, alpha is resized as any other band: for alpha that is opaque
+    everywhere, the same colours in less time.
 
     A frame at a time is a pipeline per frame: 20 frames took twice the time on 2 threads. Laid
     side by side (`grid`), the frames shrink vertically together, as no column crosses from one
@@ -43,6 +47,8 @@ def resample_frames(strip: pyvips.Image, count: int, width: int, height: int) ->
     unchanged = (width, height) == (frame_width, frame_height)
     if unchanged or width > frame_width or height > frame_height:
         return strip
+    if not weighted:
+        return _two_passes(strip, count, width, height)
     return _alpha_weighted(strip, lambda pixels: _two_passes(pixels, count, width, height))
 
 

@@ -67,8 +67,11 @@ def _each_frame(ctx: Context, spent: list[float]) -> pyvips.Image:
     contexts share one Measurements, so statistics come from the first frame."""
     started = time.perf_counter()
     strip = animation.decoded(ctx.image)
+    opaque = animation.solid_alpha(strip)
     resizing = time.perf_counter()
-    strip = geometry.resize_frames(ctx, strip)
+    strip = geometry.resize_frames(ctx, strip, weighted=not opaque)
+    if opaque:
+        strip = animation.without_alpha(strip)
     spent[LOAD] += resizing - started
     spent[RESIZE] += time.perf_counter() - resizing
     done = []

@@ -14,7 +14,7 @@ import pyvips
 from PIL import Image
 
 from imgproxy.errors import SourceTooLarge
-from imgproxy.pipeline.animation import decoded
+from imgproxy.pipeline.animation import decoded, least_alpha, solid_alpha
 from imgproxy.pipeline.resample import resample, resample_frames
 from tests.conftest import Render
 from tests.support.browser import chromium
@@ -520,6 +520,38 @@ def test_no_frame_bleeds_into_the_next_when_shrunk(render):
     assert len(frames) == 4 and frames[0].shape[:2] == (27, 40)
     for frame, level in zip(frames, (0, 255, 0, 255), strict=True):
         assert np.abs(frame[..., :3].astype(int) - level).max() <= 2
+
+
+@pytest.mark.parametrize("size", [(40, 27), (13, 7)])
+def test_opaque_alpha_resized_as_a_band_gives_the_colours_resized_alone(size):
+    frame = noise(90, 61, 3)
+    strip = animated([frame, frame.flipver(), frame.fliphor()])
+    with_alpha = strip.bandjoin_const([255]).copy(interpretation="srgb")
+    with_alpha.set_type(pyvips.GValue.gint_type, "page-height", 61)
+    together = resample_frames(with_alpha, 3, *size, weighted=False).numpy()
+    assert np.array_equal(together[..., :3], frame_by_frame(strip, 3, *size))
+    assert (together[..., 3] == 255).all()
+
+
+@pytest.mark.parametrize("bands", [2, 4])
+@pytest.mark.parametrize("least", [0, 127, 254, 255])
+def test_the_least_alpha_is_found_wherever_it_is(bands, least):
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, (30, 40, bands), dtype=np.uint8)
+    pixels[..., -1] = 255
+    pixels[17, 23, -1] = least
+    # A colour of 0 beside a higher alpha must not pass for a lower alpha.
+    pixels[3, 4] = 0
+    pixels[3, 4, -1] = 255
+    interpretation = "srgb" if bands == 4 else "b-w"
+    image = pyvips.Image.new_from_array(pixels).copy(interpretation=interpretation)
+    assert least_alpha(image) == least
+    assert least_alpha(image.cast("ushort")) == least
+    assert solid_alpha(image) == (least == 255)
+
+
+def test_an_image_without_alpha_has_no_solid_alpha():
+    assert not solid_alpha(solid(4, 4, (*RED,)))
 
 
 def test_a_decoded_strip_reads_in_any_order():

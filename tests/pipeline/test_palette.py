@@ -21,7 +21,7 @@ def rgba_palette(colours: np.ndarray, alpha: int = 255) -> np.ndarray:
 
 
 def mapped(frames: np.ndarray, palette: np.ndarray, **options: int) -> np.ndarray:
-    """`frames` (count x height x width x 4) as indices (count x height x width)."""
+    """`frames` (count x height x width x 3 or 4) as indices (count x height x width)."""
     count, height, width, _ = frames.shape
     indices = map_frames(frames.tobytes(), width, height, count, palette.tobytes(), **options)
     return np.frombuffer(indices, np.uint8).reshape(count, height, width)
@@ -40,7 +40,7 @@ def gradient(width: int, height: int) -> np.ndarray:
 
 
 def chosen(frames: np.ndarray, colours: int, step: int = 1, opaque_from: int = 0) -> np.ndarray:
-    """The RGB entries `choose_palette` gives for `frames` (count x height x width x 4)."""
+    """The RGB entries `choose_palette` gives for `frames` (count x height x width x 3 or 4)."""
     count, height, width, _ = frames.shape
     entries = choose_palette(frames.tobytes(), width, height, count, step, colours, opaque_from)
     return np.frombuffer(entries, np.uint8).reshape(-1, 3)
@@ -162,10 +162,27 @@ def test_without_a_see_through_entry_alpha_is_ignored():
     assert (mapped(frame, palette) == 1).all()
 
 
+def test_rgb_frames_give_what_the_same_frames_with_solid_alpha_give():
+    photo = astronaut().resize(0.25).numpy()
+    frames = np.stack([photo[:48, :64], photo[8:56, :64], photo[8:56, 4:68]])
+    with_alpha = opaque(frames)
+    assert np.array_equal(chosen(frames, 64, step=2), chosen(with_alpha, 64, step=2))
+    palette = rgba_palette(chosen(frames, 64))
+    assert np.array_equal(mapped(frames, palette), mapped(with_alpha, palette))
+
+
+def test_a_see_through_entry_needs_alpha():
+    palette = rgba_palette(np.array([[0, 0, 0], [255, 255, 255]], np.uint8))
+    palette[0, 3] = 0
+    with pytest.raises(ValueError, match="needs RGBA pixels"):
+        mapped(np.zeros((1, 4, 4, 3), np.uint8), palette, see_through=0)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"count": 3}, "pixels must hold"),
+        ({"pixels": b"\xff" * 5 * 2 * 2 * 4}, "pixels must hold"),
         ({"width": 0}, "pixels must hold"),
         ({"palette": b"\x00" * 6}, "palette must hold"),
         ({"palette": b"\x00" * 4 * 257}, "palette must hold"),
