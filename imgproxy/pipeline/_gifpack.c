@@ -171,30 +171,46 @@ packed(const uint8_t *pixels, const uint8_t *canvas, int see_through, size_t n, 
     return result;
 }
 
+/* Why `indices` (and `canvas`, when given) cannot be packed with codes of `min_size` bits and
+ * `see_through`; NULL when they can. */
+static const char *
+refused(const Py_buffer *indices, const Py_buffer *canvas, int min_size, int see_through)
+{
+    if (min_size < 2 || min_size > 8)
+        return "min_size must be 2-8";
+    if (indices->len == 0)
+        return "indices must hold at least one pixel";
+    if (!fits(indices->buf, (size_t) indices->len, min_size))
+        return "an index does not fit in min_size bits";
+    if (canvas && canvas->len != indices->len)
+        return "canvas must hold as many pixels as indices";
+    if (canvas && (see_through < 0 || see_through >> min_size))
+        return "a canvas needs a see_through index of min_size bits";
+    return NULL;
+}
+
 static PyObject *
 pack(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"indices", "min_size", "canvas", "see_through", NULL};
-    Py_buffer indices, canvas = {0};
+    Py_buffer indices, canvas;
+    PyObject *canvas_object = Py_None;
     int min_size, see_through = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*i|y*i", keywords, &indices, &min_size,
-            &canvas, &see_through))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*i|Oi", keywords, &indices, &min_size,
+            &canvas_object, &see_through))
         return NULL;
+    const int over_canvas = canvas_object != Py_None;
+    if (over_canvas && PyObject_GetBuffer(canvas_object, &canvas, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&indices);
+        return NULL;
+    }
     PyObject *result = NULL;
-    const size_t n = (size_t) indices.len;
-    const int over_canvas = canvas.buf != NULL;
-    if (min_size < 2 || min_size > 8)
-        PyErr_SetString(PyExc_ValueError, "min_size must be 2-8");
-    else if (n == 0)
-        PyErr_SetString(PyExc_ValueError, "indices must hold at least one pixel");
-    else if (!fits(indices.buf, n, min_size))
-        PyErr_SetString(PyExc_ValueError, "an index does not fit in min_size bits");
-    else if (over_canvas && (size_t) canvas.len != n)
-        PyErr_SetString(PyExc_ValueError, "canvas must hold as many pixels as indices");
-    else if (over_canvas && (see_through < 0 || see_through >> min_size))
-        PyErr_SetString(PyExc_ValueError, "a canvas needs a see_through index of min_size bits");
+    const char *reason = refused(&indices, over_canvas ? &canvas : NULL, min_size, see_through);
+    if (reason)
+        PyErr_SetString(PyExc_ValueError, reason);
     else
-        result = packed(indices.buf, over_canvas ? canvas.buf : NULL, see_through, n, min_size);
+        result = packed(indices.buf, over_canvas ? canvas.buf : NULL, see_through,
+            (size_t) indices.len, min_size);
     PyBuffer_Release(&indices);
     if (over_canvas)
         PyBuffer_Release(&canvas);

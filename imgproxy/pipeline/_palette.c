@@ -387,7 +387,8 @@ map_all(const uint8_t *pixels, int width, int height, int count, int bands,
 static int
 bands_of(Py_ssize_t length, int width, int height, int frames)
 {
-    if (width <= 0 || height <= 0 || frames <= 0)
+    if (width <= 0 || height <= 0 || frames <= 0 ||
+        (Py_ssize_t) width * height > PY_SSIZE_T_MAX / 4 / frames)
         return 0;
     const Py_ssize_t pixels = (Py_ssize_t) width * height * frames;
     return length == pixels * 3 ? 3 : length == pixels * 4 ? 4 : 0;

@@ -76,7 +76,8 @@ def gif_file(
         else _see_through_frames(frames, see_through_index)
     )
     code_size = max(MIN_CODE_SIZE, bits)
-    parts = [_screen(width, height, colours, bits), _looping(repeats)]
+    background = see_through_index or 0
+    parts = [_screen(width, height, colours, bits, background), _looping(repeats)]
     for frame, duration in zip(drawn, durations, strict=True):
         parts += [_graphic_control(duration, frame), _descriptor(frame.box)]
         parts.append(pack(frame.pixels, code_size, *_over(frame)))
@@ -161,14 +162,15 @@ def _cleared(indices: np.ndarray, box: Box, see_through_index: int) -> np.ndarra
     return canvas
 
 
-def _screen(width: int, height: int, colours: np.ndarray, bits: int) -> bytes:
+def _screen(width: int, height: int, colours: np.ndarray, bits: int, background: int) -> bytes:
     """The signature, the logical screen descriptor and the global colour table of `bits`,
-    `colours` followed by black."""
+    `colours` followed by black. A cleared frame leaves the `background` entry, which decoders
+    show as see-through when it is the see-through one."""
     table = np.zeros((1 << bits, 3), np.uint8)
     table[: len(colours)] = colours
     flags = GLOBAL_TABLE | (bits - 1) << 4 | (bits - 1)
     size = width.to_bytes(2, "little") + height.to_bytes(2, "little")
-    return b"GIF89a" + size + bytes([flags, 0, 0]) + table.tobytes()
+    return b"GIF89a" + size + bytes([flags, background, 0]) + table.tobytes()
 
 
 def _looping(repeats: int | None) -> bytes:

@@ -40,8 +40,9 @@ def decoded(gif: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def assert_round_trip(indices: np.ndarray, bits: int) -> None:
-    gif = one_image_gif(indices, bits, pack(indices.tobytes(), max(2, bits)))
-    by_pillow, by_libvips = decoded(gif)
+    packed = pack(indices.tobytes(), max(2, bits))
+    assert pack(indices.tobytes(), max(2, bits), canvas=None) == packed
+    by_pillow, by_libvips = decoded(one_image_gif(indices, bits, packed))
     assert np.array_equal(by_pillow, indices)
     assert np.array_equal(by_libvips, indices)
 
@@ -119,7 +120,9 @@ def screen_table_entries(gif: bytes) -> int:
 
 
 @pytest.mark.parametrize("see_through", [False, True])
-def test_an_animation_of_three_colours_has_a_table_of_four(see_through):
+def test_an_animation_of_three_colours_has_a_table_of_four_and_its_see_through_entry_last(
+    see_through,
+):
     red, green, blue = (220, 20, 20, 255), (20, 220, 20, 255), (20, 20, 220, 255)
     clear = (0, 0, 0, 0)
     last = clear if see_through else blue
@@ -127,6 +130,8 @@ def test_an_animation_of_three_colours_has_a_table_of_four(see_through):
     frames[2] = frames[2].draw_rect(list(blue), 0, 0, 8, 12, fill=True)
     gif = animated_gif(animated(frames), 3, see_through=see_through)
     assert screen_table_entries(gif) == 4
+    # A decoder that clears a frame to the background entry shows the see-through one.
+    assert gif[11] == (3 if see_through else 0)
     shown = pyvips.Image.new_from_buffer(gif, "", n=-1).numpy().reshape(3, 12, 16, 4)
     assert (shown[0] == red).all() and (shown[1] == green).all()
     assert (shown[2][:, :8] == blue).all() and (shown[2][:, 8:] == last).all()
