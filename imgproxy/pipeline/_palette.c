@@ -394,6 +394,24 @@ bands_of(Py_ssize_t length, int width, int height, int frames)
     return length == pixels * 3 ? 3 : length == pixels * 4 ? 4 : 0;
 }
 
+#define NOT_FRAMES "pixels must hold count frames of width x height RGB or RGBA"
+
+/* Why frames of `bands` bands cannot be mapped to `palette_bytes` of RGBA entries with the
+ * `see_through` entry (-1: none); NULL when they can. */
+static const char *
+mapping_refused(int bands, Py_ssize_t palette_bytes, int see_through)
+{
+    if (!bands)
+        return NOT_FRAMES;
+    if (palette_bytes % 4 || palette_bytes == 0 || palette_bytes > MAX_ENTRIES * 4)
+        return "palette must hold 1-256 RGBA entries";
+    if (see_through >= palette_bytes / 4)
+        return "see_through must be an entry of the palette";
+    if (see_through >= 0 && bands != 4)
+        return "a see_through entry needs RGBA pixels";
+    return NULL;
+}
+
 static PyObject *
 map_frames(PyObject *self, PyObject *args, PyObject *kwargs)
 {
@@ -406,15 +424,9 @@ map_frames(PyObject *self, PyObject *args, PyObject *kwargs)
         return NULL;
     PyObject *result = NULL;
     const int bands = bands_of(pixels.len, width, height, count);
-    if (!bands)
-        PyErr_SetString(
-            PyExc_ValueError, "pixels must hold count frames of width x height RGB or RGBA");
-    else if (palette.len % 4 || palette.len == 0 || palette.len > MAX_ENTRIES * 4)
-        PyErr_SetString(PyExc_ValueError, "palette must hold 1-256 RGBA entries");
-    else if (see_through >= palette.len / 4)
-        PyErr_SetString(PyExc_ValueError, "see_through must be an entry of the palette");
-    else if (see_through >= 0 && bands != 4)
-        PyErr_SetString(PyExc_ValueError, "a see_through entry needs RGBA pixels");
+    const char *refused = mapping_refused(bands, palette.len, see_through);
+    if (refused)
+        PyErr_SetString(PyExc_ValueError, refused);
     else if ((result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t) width * height * count))) {
         Outcome outcome;
         Py_BEGIN_ALLOW_THREADS
@@ -718,8 +730,7 @@ choose_palette(PyObject *self, PyObject *args, PyObject *kwargs)
     PyObject *result = NULL;
     const int bands = bands_of(pixels.len, width, height, count);
     if (!bands)
-        PyErr_SetString(
-            PyExc_ValueError, "pixels must hold count frames of width x height RGB or RGBA");
+        PyErr_SetString(PyExc_ValueError, NOT_FRAMES);
     else if (step < 1 || colours < 1 || colours > MAX_ENTRIES)
         PyErr_SetString(PyExc_ValueError, "step must be 1 or more, colours 1-256");
     else {

@@ -97,9 +97,8 @@ def _indices(
     palette: np.ndarray,
     see_through_index: int | None,
 ) -> np.ndarray:
-    """The palette indices of each of the `count` frames of `pixels` (RGB or RGBA; count x
-    height x width),
-    mapped to `palette` (RGBA entries) with error diffusion; pixels whose alpha is below
+    """The palette indices (count x height x width) of the `count` frames of `pixels` (RGB or
+    RGBA), mapped to `palette` (RGBA entries) with error diffusion; pixels whose alpha is below
     `SEE_THROUGH_BELOW` take `see_through_index` when there is one."""
     indices = map_frames(
         pixels,
