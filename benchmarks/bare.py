@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote
 
-import pyvips
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -71,9 +70,7 @@ async def _answer(send: Send, body: bytes, headers: Headers | None = None) -> No
 def main() -> None:
     if sys.argv[1] == "--render":
         root, port = Path(sys.argv[2]), int(sys.argv[3])
-        # As imgproxy serve and the raw figures have them.
-        pyvips.cache_set_max(0)
-        pyvips.concurrency_set(1)
+        raw.as_served()
         app = render_app_for(root, os.cpu_count() or 1)
     else:
         body_file, port = Path(sys.argv[1]), int(sys.argv[2])

@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl
 
 import pyvips
 
+from imgproxy.config import ServerSettings
+from imgproxy.memory import keep_freed_memory, limit_malloc_arenas
 from imgproxy.params.decode import DecodeOptions, decode
 from imgproxy.pipeline.animation import solid_alpha, without_alpha
 from imgproxy.pipeline.context import RenderOptions
@@ -92,10 +94,20 @@ def quality_fixed_800(data: bytes) -> bytes:
     return shrunk_jpeg(data, 800).jpegsave_buffer(Q=80, optimize_coding=True)
 
 
+def as_served() -> None:
+    """libvips and glibc's malloc set up as `imgproxy serve` sets them by default: no operation
+    cache, one libvips thread a render, its arena limit and its freed memory kept while
+    renders run."""
+    server = ServerSettings()
+    pyvips.cache_set_max(0)
+    pyvips.concurrency_set(server.vips_concurrency)
+    limit_malloc_arenas(server.malloc_arenas)
+    keep_freed_memory(server.malloc_trim_threshold_mb)
+
+
 def throughput(fn: RawFn, data: bytes, threads: int, seconds: float) -> float:
     """Operations per second of `fn` run back to back in `threads` threads."""
-    pyvips.cache_set_max(0)
-    pyvips.concurrency_set(1)
+    as_served()
     fn(data)
     until = time.perf_counter() + seconds
 

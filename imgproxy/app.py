@@ -28,7 +28,7 @@ from imgproxy.errors import ImgproxyError
 from imgproxy.jobs.preprocess import Preprocessor
 from imgproxy.jobs.queue import Jobs, build_huey
 from imgproxy.logs import flush_request_lines
-from imgproxy.memory import limit_malloc_arenas
+from imgproxy.memory import keep_freed_memory, limit_malloc_arenas
 from imgproxy.params.decode import DecodeOptions
 from imgproxy.params.recent import RecentPlans
 from imgproxy.pipeline.context import RenderOptions
@@ -140,6 +140,7 @@ def build_state(settings: Settings) -> AppState:
     pyvips.cache_set_max(0)
     pyvips.concurrency_set(settings.server.vips_concurrency)
     limit_malloc_arenas(settings.server.malloc_arenas)
+    keep_freed_memory(settings.server.malloc_trim_threshold_mb)
     cache_dir = Path(settings.cache.dir)
     results = build_results(settings)
     sources = build_sources(settings, results.shared)

@@ -60,6 +60,15 @@ class ServerSettings:
         lo=0,
         hi=64,
     )
+    malloc_trim_threshold_mb: int = _setting(
+        64,
+        "Freed memory, in MB, glibc may keep at the top of each malloc heap while renders run "
+        "(blocks up to 16 MB then come from the heaps), rather than hand it back and fault it "
+        "in again for the next render; 0 keeps glibc's own thresholds. What stays is handed "
+        "back once renders stop (release_memory_after_ms).",
+        lo=0,
+        hi=65_536,
+    )
     release_memory_after_ms: int = _setting(
         1000,
         "Once no render has run for this long, the process hands the memory its renders freed "
