@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 
+import numpy as np
 import pyvips
 
 from imgproxy.config import ServerSettings
@@ -67,14 +68,27 @@ def face_crop_300(data: bytes) -> bytes:
 
 
 def tonal_chain_800(data: bytes) -> bytes:
-    """brightness=0.2, contrast=0.2 on CIELAB lightness, then sharp_amount=20 on the result,
-    still in CIELAB, at 800 px."""
-    lab = shrunk_jpeg(data, 800).colourspace("lab")
-    lightness = (lab[0] + 0.2 * lab[0] * (100 - lab[0]) / 100).clamp(min=0, max=100)
-    lightness = ((lightness - 50) * 2**0.2 + 50).clamp(min=0, max=100)
-    joined = lightness.bandjoin([lab[1], lab[2]]).copy(interpretation="lab")
-    sharp = joined.sharpen(sigma=1.0, m1=0.5, m2=2.0)
+    """brightness=0.2, contrast=0.2 on CIELAB lightness as one table over libvips' 16-bit
+    CIELAB (LabS, lightness 0-32767), then sharp_amount=20 on the result, still in LabS, at
+    800 px."""
+    labs = shrunk_jpeg(data, 800).colourspace("labs")
+    mapped = labs.copy(format="ushort").maplut(_TONAL_TABLE)
+    sharp = mapped.copy(format="short", interpretation="labs").sharpen(sigma=1.0, m1=0.5, m2=2.0)
     return sharp.colourspace("srgb").cast("uchar").jpegsave_buffer(Q=80, optimize_coding=True)
+
+
+def _tonal_table() -> pyvips.Image:
+    """Band 0: LabS lightness after brightness=0.2 then contrast=0.2, each clamped to 0-100;
+    bands 1 and 2 (a and b, read as unsigned): the code itself."""
+    codes = np.arange(65536)
+    lightness = np.minimum(codes, 32767) * (100 / 32767)
+    lightness = np.clip(lightness + 0.2 * lightness * (100 - lightness) / 100, 0, 100)
+    lightness = np.clip((lightness - 50) * 2**0.2 + 50, 0, 100)
+    table = np.stack([np.rint(lightness * 327.67), codes, codes], axis=-1).astype(np.uint16)
+    return pyvips.Image.new_from_memory(table.tobytes(), 65536, 1, 3, "ushort")
+
+
+_TONAL_TABLE = _tonal_table()
 
 
 def animated_gif_320(data: bytes) -> bytes:

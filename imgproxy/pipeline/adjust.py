@@ -24,6 +24,8 @@ SHARP_SIGMA_PER_UNIT = 0.1
 SHARP_SLOPE_PER_UNIT = 0.1
 
 LabOp = Callable[[Lab, float], Lab]
+# LabS, libvips' 16-bit CIELAB, codes lightness 0-100 as 0-32767.
+LABS_L_MAX = 32767
 
 
 def auto_level(ctx: Context) -> None:
@@ -68,10 +70,37 @@ def in_lab(
     then: ImageOp | None = None,
 ) -> pyvips.Image:
     """`steps` on CIELAB values of `rgb`, `then` on their result, still in CIELAB."""
+    steps = list(steps)
+    if all(op in LIGHTNESS_OPS for op, _ in steps):
+        return _lightness_mapped(rgb, steps, then)
     lab = to_lab(rgb)
     for op, value in steps:
         lab = op(lab, value)
     return from_lab(lab, then)
+
+
+def _lightness_mapped(
+    rgb: pyvips.Image, steps: list[tuple[LabOp, float]], then: ImageOp | None
+) -> pyvips.Image:
+    """Steps that change lightness alone, as one table lookup on libvips' 16-bit CIELAB (LabS),
+    where libvips' sharpen works too. Written out on float lightness, each use of L in a step
+    would have libvips convert the pixels to CIELAB once more."""
+    labs = rgb.colourspace("labs")
+    # Read as unsigned, a and b keep their bits through the table's identity bands.
+    mapped = labs.copy(format="ushort").maplut(_lightness_table(steps))
+    mapped = mapped.copy(format="short", interpretation="labs")
+    return (then(mapped) if then else mapped).colourspace("srgb")
+
+
+def _lightness_table(steps: list[tuple[LabOp, float]]) -> pyvips.Image:
+    """A table of every 16-bit code: the lightness `steps` give, in LabS codes, for band 0;
+    the code itself for bands 1 and 2."""
+    codes = pyvips.Image.identity(ushort=True)
+    curve = Lab(codes * (100 / LABS_L_MAX), codes, codes)
+    for op, value in steps:
+        curve = op(curve, value)
+    lightness = (curve.L * (LABS_L_MAX / 100)).rint().cast("ushort")
+    return lightness.bandjoin([codes, codes]).copy_memory()
 
 
 def sharpened_with_tone(a: Adjust) -> bool:
@@ -164,6 +193,12 @@ def shadow(lab: Lab, value: float) -> Lab:
 def fill_flash(lab: Lab, value: float) -> Lab:
     weight = (1 - lab.L / 100) ** 2
     return with_lightness(lab, lab.L + value * FILL_SHIFT * weight)
+
+
+# The steps whose result depends on lightness alone and changes nothing else.
+LIGHTNESS_OPS: frozenset[LabOp] = frozenset(
+    {brightness, contrast, gamma, highlights, shadow, fill_flash}
+)
 
 
 def colorize_with(color: RGBA) -> LabOp:

@@ -7,6 +7,8 @@ import pytest
 import pyvips
 
 from imgproxy.errors import InvalidParameter
+from imgproxy.pipeline import adjust
+from imgproxy.pipeline.colour import from_lab, to_lab
 from tests.support.images import astronaut, halves, png, solid, transparent_square
 
 PHOTO = png(astronaut().resize(0.25))
@@ -195,3 +197,65 @@ def test_bad_adjustment_values_are_400_naming_the_parameter(render, query, param
     with pytest.raises(InvalidParameter) as err:
         render(PHOTO, query)
     assert err.value.param == param
+
+
+LIGHTNESS_TABLE = adjust._lightness_table
+LIGHTNESS_STEPS = [
+    [(adjust.brightness, 0.3)],
+    [(adjust.contrast, -0.4)],
+    [(adjust.gamma, 0.5), (adjust.highlights, 0.5), (adjust.shadow, 0.5)],
+    [(adjust.brightness, -0.5), (adjust.contrast, 0.9), (adjust.fill_flash, 0.7)],
+]
+
+
+def _on_float_lab(rgb: pyvips.Image, steps) -> pyvips.Image:
+    lab = to_lab(rgb)
+    for op, value in steps:
+        lab = op(lab, value)
+    return from_lab(lab)
+
+
+@pytest.mark.parametrize("steps", LIGHTNESS_STEPS)
+def test_steps_on_lightness_alone_match_float_cielab_within_a_level(steps, monkeypatch):
+    rgb = astronaut().resize(0.25)
+    tables = []
+    monkeypatch.setattr(
+        adjust, "_lightness_table", lambda s: tables.append(s) or LIGHTNESS_TABLE(s)
+    )
+    tabled = adjust.in_lab(rgb, steps).cast("uchar").numpy().astype(int)
+    assert tables == [steps]
+    exact = _on_float_lab(rgb, steps).cast("uchar").numpy().astype(int)
+    assert tabled.shape == exact.shape == (128, 128, 3)
+    assert np.abs(tabled - exact).max() <= 1
+    assert (tabled != exact).mean() < 0.02
+
+
+def test_the_lightness_table_maps_l_and_passes_a_and_b_through():
+    table = adjust._lightness_table([(adjust.contrast, 1.0)]).numpy().astype(int)
+    assert table.shape == (1, 65536, 3)
+    # contrast=1 doubles L's distance from 50: 25 -> 0, 50 -> 50, 60 -> 70, 80 -> 100.
+    for lightness, expected in ((25, 0), (50, 50), (60, 70), (80, 100)):
+        code = round(lightness * adjust.LABS_L_MAX / 100)
+        assert abs(table[0, code, 0] * 100 / adjust.LABS_L_MAX - expected) < 0.01
+    # a and b are signed: -300 is read as 65236 and must come back as itself.
+    assert table[0, 65236, 1] == table[0, 65236, 2] == 65236
+    assert table[0, 1200, 1] == 1200
+
+
+def test_a_step_on_colour_takes_float_cielab(monkeypatch):
+    monkeypatch.setattr(adjust, "_lightness_table", None)
+    rgb = astronaut().resize(0.25)
+    steps = [(adjust.brightness, 0.2), (adjust.saturation, 0.3)]
+    assert (adjust.in_lab(rgb, steps).numpy() == _on_float_lab(rgb, steps).numpy()).all()
+
+
+def test_brightness_keeps_the_hue_of_blue_and_green():
+    colours = np.array([[[20, 40, 200], [30, 160, 40]]], dtype=np.uint8)
+    rgb = pyvips.Image.new_from_array(colours).copy(interpretation="srgb")
+    before = rgb.colourspace("lab").numpy()
+    after = adjust.in_lab(rgb, [(adjust.brightness, 0.4)]).colourspace("lab").numpy()
+    assert (after[..., 0] > before[..., 0] + 5).all()
+    # Hue angle in a-b within a few degrees: negative a and b survived the table.
+    hue = np.degrees(np.arctan2(after[..., 2], after[..., 1]))
+    hue_before = np.degrees(np.arctan2(before[..., 2], before[..., 1]))
+    assert np.abs(hue - hue_before).max() < 4
