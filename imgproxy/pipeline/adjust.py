@@ -83,8 +83,8 @@ def _lightness_mapped(
     rgb: pyvips.Image, steps: list[tuple[LabOp, float]], then: ImageOp | None
 ) -> pyvips.Image:
     """Steps that change lightness alone, as one table lookup on libvips' 16-bit CIELAB (LabS),
-    where libvips' sharpen works too. Written out on float lightness, each use of L in a step
-    would have libvips convert the pixels to CIELAB once more."""
+    where libvips' sharpen works too: one pass, where float lightness took two to six
+    operations a step, and the bands are never split and joined again."""
     labs = rgb.colourspace("labs")
     # Read as unsigned, a and b keep their bits through the table's identity bands.
     mapped = labs.copy(format="ushort").maplut(_lightness_table(steps))
