@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 
@@ -26,6 +27,7 @@ SHARP_SLOPE_PER_UNIT = 0.1
 LabOp = Callable[[Lab, float], Lab]
 # LabS, libvips' 16-bit CIELAB, codes lightness 0-100 as 0-32767.
 LABS_L_MAX = 32767
+LIGHTNESS_TABLES_KEPT = 16
 
 
 def auto_level(ctx: Context) -> None:
@@ -87,14 +89,16 @@ def _lightness_mapped(
     operations a step, and the bands are never split and joined again."""
     labs = rgb.colourspace("labs")
     # Read as unsigned, a and b keep their bits through the table's identity bands.
-    mapped = labs.copy(format="ushort").maplut(_lightness_table(steps))
+    mapped = labs.copy(format="ushort").maplut(_lightness_table(tuple(steps)))
     mapped = mapped.copy(format="short", interpretation="labs")
     return (then(mapped) if then else mapped).colourspace("srgb")
 
 
-def _lightness_table(steps: list[tuple[LabOp, float]]) -> pyvips.Image:
+@functools.lru_cache(maxsize=LIGHTNESS_TABLES_KEPT)
+def _lightness_table(steps: tuple[tuple[LabOp, float], ...]) -> pyvips.Image:
     """A table of every 16-bit code: the lightness `steps` give, in LabS codes, for band 0;
-    the code itself for bands 1 and 2."""
+    the code itself for bands 1 and 2. Making one takes about 3 ms, so the last few are kept
+    (384 KiB each): a site's URLs repeat the same adjustments."""
     codes = pyvips.Image.identity(ushort=True)
     curve = Lab(codes * (100 / LABS_L_MAX), codes, codes)
     for op, value in steps:

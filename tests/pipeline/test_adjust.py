@@ -223,7 +223,7 @@ def test_steps_on_lightness_alone_match_float_cielab_within_a_level(steps, monke
         adjust, "_lightness_table", lambda s: tables.append(s) or LIGHTNESS_TABLE(s)
     )
     tabled = adjust.in_lab(rgb, steps).cast("uchar").numpy().astype(int)
-    assert tables == [steps]
+    assert tables == [tuple(steps)]
     exact = _on_float_lab(rgb, steps).cast("uchar").numpy().astype(int)
     assert tabled.shape == exact.shape == (128, 128, 3)
     assert np.abs(tabled - exact).max() <= 1
@@ -231,7 +231,7 @@ def test_steps_on_lightness_alone_match_float_cielab_within_a_level(steps, monke
 
 
 def test_the_lightness_table_maps_l_and_passes_a_and_b_through():
-    table = adjust._lightness_table([(adjust.contrast, 1.0)]).numpy().astype(int)
+    table = adjust._lightness_table(((adjust.contrast, 1.0),)).numpy().astype(int)
     assert table.shape == (1, 65536, 3)
     # contrast=1 doubles L's distance from 50: 25 -> 0, 50 -> 50, 60 -> 70, 80 -> 100.
     for lightness, expected in ((25, 0), (50, 50), (60, 70), (80, 100)):
@@ -240,6 +240,12 @@ def test_the_lightness_table_maps_l_and_passes_a_and_b_through():
     # a and b are signed: -300 is read as 65236 and must come back as itself.
     assert table[0, 65236, 1] == table[0, 65236, 2] == 65236
     assert table[0, 1200, 1] == 1200
+
+
+def test_a_table_is_made_once_for_the_same_steps():
+    steps = ((adjust.gamma, 0.35), (adjust.shadow, 0.15))
+    assert adjust._lightness_table(steps) is adjust._lightness_table(steps)
+    assert adjust._lightness_table(steps) is not adjust._lightness_table(steps[:1])
 
 
 def test_a_step_on_colour_takes_float_cielab(monkeypatch):
