@@ -63,7 +63,7 @@ class ServerSettings:
     malloc_trim_threshold_mb: int = _setting(
         64,
         "Freed memory, in MB, glibc may keep at the top of each malloc heap while renders run "
-        "(blocks up to 16 MB then come from the heaps), rather than hand it back and fault it "
+        "(blocks up to 32 MB then come from the heaps), rather than hand it back and fault it "
         "in again for the next render; 0 keeps glibc's own thresholds. What stays is handed "
         "back once renders stop (release_memory_after_ms).",
         lo=0,

@@ -14,10 +14,11 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 MIB = 1024 * 1024
-# Blocks up to this size come from the heaps once freed memory is kept there: above the largest
-# buffer of the face detector (13 MB, at its 640 px view), below a 12 MP image's pixels, which
-# are still mapped on their own and handed back as soon as they are freed.
-HEAP_BLOCKS_UP_TO = 16 * MIB
+# Blocks up to this size come from the heaps once freed memory is kept there: the largest glibc
+# takes on 64-bit systems, half its 64 MiB heaps. It holds the face detector's buffers (13 MB at
+# its 640 px view) and an animation's decoded frames (22 MB for 20 frames of 640 x 427); a
+# 12 MP image's pixels are still mapped on their own and handed back as soon as they are freed.
+HEAP_BLOCKS_UP_TO = 32 * MIB
 
 
 @functools.cache
@@ -46,8 +47,8 @@ def keep_freed_memory(trim_threshold_mb: int) -> bool:
     serve blocks up to HEAP_BLOCKS_UP_TO from the heaps (0: glibc's own thresholds, which
     follow the blocks freed); whether the C library took it. Handed back at every free, those
     pages are faulted in and zeroed again by the next render: the face detector's buffers
-    cost 10-16 ms of system time a request that way. Setting one threshold stops glibc moving
-    the other, so both are set."""
+    cost 10-16 ms of system time a request that way, an animated GIF's decoded frames 13 ms.
+    Setting one threshold stops glibc moving the other, so both are set."""
     mallopt = _function("mallopt")
     if trim_threshold_mb <= 0 or mallopt is None:
         return False
