@@ -67,6 +67,8 @@ def test_imgproxy_config_names_the_file(tmp_path):
         ("", {"IMGPROXY_SERVER_WORKERS": "many"}, "[server] workers"),
         ("", {"IMGPROXY_OUTPUT_AUTO_AVIF": "perhaps"}, "[output] auto_avif"),
         ("[log]\nflush_ms = -1\n", {}, "[log] flush_ms"),
+        ("[server]\nmalloc_trim_threshold_mb = -1\n", {}, "[server] malloc_trim_threshold_mb"),
+        ("", {"IMGPROXY_SERVER_MALLOC_TRIM_THRESHOLD_MB": "lots"}, "malloc_trim_threshold_mb"),
         ("", {"IMGPROXY_LOG_FLUSH_MS": "soon"}, "[log] flush_ms"),
         ("[admin]\nenabled = true\n", {}, "[admin] token"),
         ("", {"IMGPROXY_SERVR_PORT": "9000"}, "IMGPROXY_SERVR_PORT"),

@@ -8,8 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from starlette.testclient import TestClient
 
+from imgproxy import app
+from imgproxy.config_loader import build_settings
 from imgproxy.memory import keep_freed_memory, limit_malloc_arenas
+from tests.support.server import local_settings
 
 GLIBC = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 # 1,600 blocks of 64 KiB (under glibc's mmap threshold, so they come from the heap) are written
@@ -98,3 +102,14 @@ def test_the_app_loads_neither_ffmpeg_nor_boto3_before_they_are_needed():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "[]"
+
+
+def test_the_server_applies_its_malloc_settings(tmp_path, monkeypatch):
+    applied: list[tuple[str, int]] = []
+    monkeypatch.setattr(app, "limit_malloc_arenas", lambda n: applied.append(("arenas", n)))
+    monkeypatch.setattr(app, "keep_freed_memory", lambda mb: applied.append(("trim_mb", mb)))
+    server = {"malloc_arenas": 3, "malloc_trim_threshold_mb": 7}
+    settings = build_settings(local_settings(tmp_path, {}, server=server))
+    with TestClient(app.create_app(settings)) as client:
+        assert client.get("/health").status_code == 200
+    assert applied == [("arenas", 3), ("trim_mb", 7)]
