@@ -28,7 +28,9 @@ RawFn = Callable[[bytes], bytes]
 def shrunk_jpeg(data: bytes, width: int) -> pyvips.Image:
     """The largest DCT shrink that leaves twice `width` to resample, then Lanczos to `width`."""
     header = pyvips.Image.new_from_buffer(data, "")
-    shrink = next((s for s in (8, 4, 2) if header.width // s >= RESAMPLE_HEADROOM * width), 1)
+    shrink = next(
+        (s for s in (8, 4, 2) if header.width // s >= RESAMPLE_HEADROOM["fine"] * width), 1
+    )
     image = pyvips.Image.new_from_buffer(data, "", shrink=shrink, access="sequential")
     return image.resize(width / image.width, kernel="lanczos3")
 

@@ -210,10 +210,14 @@ def markdown(results: Results) -> str:
 
 def _extras(results: Results) -> list[str]:
     lines = [""]
+    thumbor = results.mix.get("thumbor")
     for name, mix in results.mix.items():
+        against = ""
+        if thumbor and name != "thumbor":
+            against = f", {mix.per_second / thumbor.per_second:.2f} x thumbor"
         lines.append(
-            f"- {MIX}, {name}: {mix.per_second:.1f} req/s, p99 {mix.p99_ms:.0f} ms, "
-            f"peak RSS {results.mix_rss_mb[name]:.0f} MB, "
+            f"- {MIX}, {name}: {mix.per_second:.1f} req/s{against}, "
+            f"p99 {mix.p99_ms:.0f} ms, peak RSS {results.mix_rss_mb[name]:.0f} MB, "
             f"{results.mix_rest_rss_mb[name]:.0f} MB {REST_S:g} s after"
         )
     for shrink, limit in results.decode_limits.items():

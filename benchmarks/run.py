@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -39,6 +40,10 @@ TURNS = 3
 RESULTS = Path(__file__).parent / "results"
 # Cold renders of one URL sent at once; all but one must wait for the first render.
 COALESCED = 16
+# imgproxy's configurations for the mix and the output bytes: the defaults, and JPEGs decoded
+# to just above the target as thumbor does.
+FAST_SHRINK = 'imgproxy, shrink_on_load = "fast"'
+CONFIGURATIONS = {"imgproxy": {}, FAST_SHRINK: {"IMGPROXY_OUTPUT_SHRINK_ON_LOAD": "fast"}}
 
 
 def free_port() -> int:
@@ -140,11 +145,33 @@ def imgproxy_section(
         results.coalesced_renders = coalescing(server.base, admin)
         results.quality_auto = served(server.base, [QUALITY_AUTO], seconds)
         results.quality_fixed = served(server.base, [QUALITY_FIXED], seconds)
-    with servers.imgproxy(root, free_port(), free_port(), result_cache_mb=0) as server:
-        results.mix["imgproxy"] = served(server.base, _mixed(c.paths() for c in CASES), seconds * 2)
-        results.mix_rss_mb["imgproxy"] = server.peak_rss_mb()
+    mix_section(root, results, seconds)
+
+
+def each_configuration(stack: contextlib.ExitStack, root: Path) -> dict[str, Server]:
+    """An imgproxy server for each of CONFIGURATIONS, stopped with `stack`."""
+    return {
+        name: stack.enter_context(
+            servers.imgproxy(root, free_port(), free_port(), result_cache_mb=0, extra=env)
+        )
+        for name, env in CONFIGURATIONS.items()
+    }
+
+
+def mix_section(root: Path, results: Results, seconds: float) -> None:
+    """The mix under the defaults and under each other configuration, in turns."""
+    paths = _mixed(c.paths() for c in CASES)
+    with contextlib.ExitStack() as stack:
+        running = each_configuration(stack, root)
+        loads: dict[str, list[LoadResult]] = {name: [] for name in running}
+        for _ in range(TURNS):
+            for name, server in running.items():
+                loads[name].append(served(server.base, paths, seconds * 2 / TURNS))
         time.sleep(REST_S)
-        results.mix_rest_rss_mb["imgproxy"] = server.rss_mb()
+        for name, server in running.items():
+            results.mix[name] = LoadResult.joined(loads[name])
+            results.mix_rss_mb[name] = server.peak_rss_mb()
+            results.mix_rest_rss_mb[name] = server.rss_mb()
 
 
 def cache_hit_section(root: Path, results: Results, seconds: float) -> None:
@@ -222,24 +249,25 @@ def fidelity_section(root: Path, results: Results, inputs: dict[str, bytes]) -> 
         ("400 px JPEG", "width=400", "400x0", ""),
         ("1200 px WebP", "width=1200&format=webp", "1200x0", "format(webp)"),
     )
-    with (
-        servers.imgproxy(root, free_port(), free_port(), result_cache_mb=0) as ours,
-        thumbor(root, free_port(), 1, 0) as theirs,
-    ):
+    original = inputs["large.jpg"]
+    with contextlib.ExitStack() as stack:
+        ours = each_configuration(stack, root)
+        theirs = stack.enter_context(thumbor(root, free_port(), 1, 0))
         for name, query, size, fmt in outputs:
-
-            def our_url(q: int | None, query: str = query) -> str:
-                return f"{ours.base}/large.jpg?{query}" + (f"&quality={q}" if q else "")
 
             def their_url(q: int | None, size: str = size, fmt: str = fmt) -> str:
                 filters = [f for f in (fmt, f"quality({q})" if q else "") if f]
                 prefix = f"filters:{':'.join(filters)}/" if filters else ""
                 return f"{theirs.base}/unsafe/{size}/{prefix}large.jpg"
 
-            original = inputs["large.jpg"]
-            results.fidelity.append(
-                Fidelity(name, curve(our_url, original), curve(their_url, original))
-            )
+            their_curve = curve(their_url, original)
+            for configuration, server in ours.items():
+
+                def our_url(q: int | None, base: str = server.base, query: str = query) -> str:
+                    return f"{base}/large.jpg?{query}" + (f"&quality={q}" if q else "")
+
+                label = name if configuration == "imgproxy" else f"{name}, {configuration}"
+                results.fidelity.append(Fidelity(label, curve(our_url, original), their_curve))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -188,6 +188,7 @@ def build_preprocessor(
         auto_avif=output.auto_avif,
         avif_max_side=output.avif_max_side,
         allow_upscale=output.allow_upscale,
+        shrink_on_load=output.shrink_on_load,
         max_src_pixels=security.max_src_pixels,
         max_out_side=security.max_out_pixels,
         max_frames=security.max_frames,

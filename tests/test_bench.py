@@ -16,7 +16,7 @@ from benchmarks import costs, servers
 from benchmarks.inputs import face_jpeg, large_jpeg
 from benchmarks.load import LoadResult, load
 from benchmarks.report import REST_S, Results, markdown
-from benchmarks.run import free_port, hit_headers
+from benchmarks.run import FAST_SHRINK, free_port, hit_headers
 from tests.support.server import running_app
 
 
@@ -85,16 +85,22 @@ def test_the_cost_table_has_a_row_per_feature_with_its_plain_twin():
     assert len(lines) == 2 + len(rows) and lines[2].startswith("| crop=face 300x300 |")
 
 
-def test_the_report_gives_each_servers_memory_at_peak_and_at_rest():
+def test_the_report_gives_each_servers_mix_against_thumbor_and_memory_at_peak_and_at_rest():
     results = Results(cores=2, seconds=1.0, connections=4)
-    results.mix = {"imgproxy": LoadResult(170, 0, 10.0, 500.0)}
-    results.mix_rss_mb = {"imgproxy": 270.4}
-    results.mix_rest_rss_mb = {"imgproxy": 118.6}
+    results.mix = {
+        "imgproxy": LoadResult(170, 0, 10.0, 500.0),
+        FAST_SHRINK: LoadResult(204, 0, 10.0, 400.0),
+        "thumbor": LoadResult(136, 0, 10.0, 600.0),
+    }
+    results.mix_rss_mb = {"imgproxy": 270.4, FAST_SHRINK: 250.0, "thumbor": 151.2}
+    results.mix_rest_rss_mb = {"imgproxy": 118.6, FAST_SHRINK: 120.0, "thumbor": 102.0}
     report = markdown(results)
     assert (
-        f"- mix of cases 1-6, imgproxy: 17.0 req/s, p99 500 ms, peak RSS 270 MB, "
+        f"- mix of cases 1-6, imgproxy: 17.0 req/s, 1.25 x thumbor, p99 500 ms, peak RSS 270 MB, "
         f"119 MB {REST_S:g} s after" in report
     )
+    assert f"- mix of cases 1-6, {FAST_SHRINK}: 20.4 req/s, 1.50 x thumbor, p99 400 ms" in report
+    assert "- mix of cases 1-6, thumbor: 13.6 req/s, p99 600 ms, peak RSS 151 MB" in report
 
 
 class SlowRenders:

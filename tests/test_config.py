@@ -66,6 +66,7 @@ def test_imgproxy_config_names_the_file(tmp_path):
         ("[colors]\nbrand = 'notacolour'\n", {}, "[colors] brand"),
         ("", {"IMGPROXY_SERVER_WORKERS": "many"}, "[server] workers"),
         ("", {"IMGPROXY_OUTPUT_AUTO_AVIF": "perhaps"}, "[output] auto_avif"),
+        ("[output]\nshrink_on_load = 'quick'\n", {}, "[output] shrink_on_load"),
         ("[log]\nflush_ms = -1\n", {}, "[log] flush_ms"),
         ("[server]\nmalloc_trim_threshold_mb = -1\n", {}, "[server] malloc_trim_threshold_mb"),
         ("", {"IMGPROXY_SERVER_MALLOC_TRIM_THRESHOLD_MB": "lots"}, "malloc_trim_threshold_mb"),

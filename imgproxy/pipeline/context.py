@@ -20,6 +20,7 @@ class RenderOptions:
     auto_avif: bool = True
     avif_max_side: int = 1200
     allow_upscale: bool = True
+    shrink_on_load: str = "fine"
     max_src_pixels: int = 50_000_000
     max_out_side: int = 8192
     max_frames: int = 1

@@ -11,7 +11,7 @@ from imgproxy.errors import SourceTooLarge, UndecodableImage
 from imgproxy.pipeline.animation import frames_to_load
 from imgproxy.pipeline.context import Context, SourceInfo
 from imgproxy.pipeline.quality import estimate_jpeg_quality
-from imgproxy.pipeline.sizing import jpeg_shrink, output_scale
+from imgproxy.pipeline.sizing import RESAMPLE_HEADROOM, jpeg_shrink, output_scale
 
 # Loaders libvips marks untrusted (SVG, PDF, ImageMagick, MATLAB, ...) parse formats too rich to
 # expose to files from the internet.
@@ -150,7 +150,8 @@ def _load_options(ctx: Context, info: SourceInfo, width: int, height: int) -> di
         return options
     scale = output_scale(width, height, g, ctx.options)
     if info.format == "jpeg":
-        shrink = jpeg_shrink(width, height, scale)
+        headroom = RESAMPLE_HEADROOM[ctx.options.shrink_on_load]
+        shrink = jpeg_shrink(width, height, scale, headroom)
         if shrink > 1:
             options["shrink"] = shrink
     elif info.format == "webp":

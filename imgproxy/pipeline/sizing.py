@@ -10,11 +10,12 @@ from imgproxy.pipeline.context import RenderOptions
 
 COVER_MODES = ("fit", "top", "bottom", "face", "entropy")
 JPEG_SHRINKS = (8, 4, 2)
-# DCT scaling averages 8x8 (or 4x4, 2x2) blocks with no filter: it aliases. Leaving at least this
-# factor to the Lanczos step keeps a 400 px thumbnail of a 12 MP photo at SSIM 0.99 before encoding
-# (0.94 when the DCT shrinks to just above the target), which the encoder repays in fewer bytes
-# at equal fidelity; it costs a fifth of the throughput of that render.
-RESAMPLE_HEADROOM = 2
+# What each `[output] shrink_on_load` leaves the Lanczos step, as a multiple of the target. DCT
+# scaling averages 8x8 (or 4x4, 2x2) blocks with no filter: it aliases. Leaving twice the target
+# keeps a 400 px thumbnail of a 12 MP photo at SSIM 0.99 before encoding (0.96 when the DCT
+# shrinks to just above it), which the encoder repays in fewer bytes at equal fidelity; it costs
+# up to a fifth of the throughput of that render.
+RESAMPLE_HEADROOM = {"fine": 2, "fast": 1}
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,11 @@ def cover_offset(mode: str | None, scaled: int, box: int, vertical: bool) -> int
     return spare // 2
 
 
-def jpeg_shrink(src_w: int, src_h: int, scale: Scale) -> int:
-    """The largest DCT shrink that still leaves RESAMPLE_HEADROOM x the target to resample from."""
+def jpeg_shrink(src_w: int, src_h: int, scale: Scale, headroom: float) -> int:
+    """The largest DCT shrink that still leaves `headroom` x the target to resample from."""
     for shrink in JPEG_SHRINKS:
-        wide_enough = src_w // shrink >= RESAMPLE_HEADROOM * scale.width
-        if wide_enough and src_h // shrink >= RESAMPLE_HEADROOM * scale.height:
+        wide_enough = src_w // shrink >= headroom * scale.width
+        if wide_enough and src_h // shrink >= headroom * scale.height:
             return shrink
     return 1
 

@@ -9,7 +9,7 @@ from imgproxy.errors import SourceTooLarge, UndecodableImage
 from imgproxy.params.decode import DecodeOptions, decode
 from imgproxy.pipeline.context import Context, RenderOptions
 from imgproxy.pipeline.load import load, sniff
-from tests.support.images import RED, close, jpeg, pixels, png, quadrants, solid
+from tests.support.images import RED, close, grating, jpeg, pixels, png, quadrants, solid
 
 
 def oriented_jpeg(orientation: int) -> bytes:
@@ -19,9 +19,11 @@ def oriented_jpeg(orientation: int) -> bytes:
     return jpeg(image)
 
 
-def loaded(data: bytes, query: str) -> Context:
+def loaded(data: bytes, query: str, options: RenderOptions | None = None) -> Context:
     pairs = [tuple(kv.split("=", 1)) for kv in query.split("&") if kv]
-    ctx = Context(plan=decode(pairs, DecodeOptions()), data=data, options=RenderOptions())
+    ctx = Context(
+        plan=decode(pairs, DecodeOptions()), data=data, options=options or RenderOptions()
+    )
     load(ctx)
     return ctx
 
@@ -66,6 +68,27 @@ def test_jpeg_shrink_on_load_leaves_twice_the_target_to_resample(width, shrink_t
     ctx = loaded(jpeg(quadrants(4000, 3000), quality=70), f"width={width}")
     assert ctx.image.width == shrink_to
     assert ctx.logical_size == (4000, 3000)
+
+
+@pytest.mark.parametrize(
+    ("width", "shrink_to"),
+    [(240, 500), (400, 500), (500, 500), (501, 1000), (1200, 2000), (2500, 4000)],
+)
+def test_fast_shrink_on_load_decodes_to_just_above_the_target(width, shrink_to):
+    fast = RenderOptions(shrink_on_load="fast")
+    ctx = loaded(jpeg(quadrants(4000, 3000), quality=70), f"width={width}", fast)
+    assert ctx.image.width == shrink_to
+    assert ctx.logical_size == (4000, 3000)
+
+
+def test_fast_shrink_on_load_lets_stripes_finer_than_the_thumbnail_through_as_a_beat(render):
+    stripes = jpeg(grating(4000, 3000, period=7.27))
+    fine = pixels(render(stripes, "width=400").body).astype(float)
+    fast = pixels(render(stripes, "width=400", shrink_on_load="fast").body).astype(float)
+    assert fine.shape == fast.shape == (300, 400, 1)
+    # Lanczos from 1000 px leaves flat grey; the 8 x 8 block average of a 500 px decode does not.
+    assert fine.std() < 2 and abs(fine.mean() - 128) < 3
+    assert fast.std() > 4 and fast.max() - fast.min() > 15
 
 
 def test_webp_is_scaled_on_load():

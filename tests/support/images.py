@@ -29,6 +29,15 @@ def halves(width: int, height: int, top: tuple[int, ...], bottom: tuple[int, ...
     )
 
 
+def grating(width: int, height: int, period: float) -> pyvips.Image:
+    """Grey vertical stripes, a sine of `period` pixels between 28 and 228: finer than any
+    thumbnail can show, so a good downscale turns them into flat grey and a poor one into a beat."""
+    row = 128 + 100 * np.sin(2 * np.pi * np.arange(width) / period)
+    return pyvips.Image.new_from_array(np.tile(row.astype(np.uint8), (height, 1))).copy(
+        interpretation="b-w"
+    )
+
+
 def transparent_square(size: int = 100) -> pyvips.Image:
     """RGBA: fully transparent, with an opaque red square in the middle half."""
     image = pyvips.Image.black(size, size, bands=4).cast("uchar").copy(interpretation="srgb")

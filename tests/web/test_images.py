@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import time
 
+import httpx
 import pyvips
 
-from tests.support.images import GREEN, RED, close, pixels
+from tests.support.images import GREEN, RED, close, grating, jpeg, pixels
+from tests.support.server import local_settings, running_server
 
 
 def image_of(response) -> pyvips.Image:
@@ -220,3 +222,16 @@ def test_recognition_answers_json(client):
     response = client.get("/photo.jpg?recognition=nsfw")
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     assert response.json()["nsfw"]["nudity"]["value"] is False
+
+
+def test_shrink_on_load_fast_from_the_config_decodes_jpegs_to_just_above_the_target(tmp_path):
+    files = {"stripes.jpg": jpeg(grating(4000, 3000, period=7.27))}
+    spreads = {}
+    for mode in ("fine", "fast"):
+        settings = local_settings(tmp_path / mode, files, output={"shrink_on_load": mode})
+        with running_server(settings) as base:
+            answer = httpx.get(f"{base}/stripes.jpg?width=400", timeout=30)
+        assert answer.status_code == 200 and image_of(answer).width == 400
+        spreads[mode] = pixels(answer.content).astype(float).std()
+    # The 1/8 decode's block averages let the stripes through as a beat; Lanczos does not.
+    assert spreads["fine"] < 2 < 4 < spreads["fast"]
