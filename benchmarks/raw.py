@@ -18,7 +18,7 @@ from imgproxy.pipeline.animation import solid_alpha, without_alpha
 from imgproxy.pipeline.context import RenderOptions
 from imgproxy.pipeline.detect import faces
 from imgproxy.pipeline.gif import animated_gif
-from imgproxy.pipeline.resample import resample_frames
+from imgproxy.pipeline.resample import resample, resample_frames
 from imgproxy.pipeline.run import execute
 from imgproxy.pipeline.sizing import RESAMPLE_HEADROOM
 
@@ -26,13 +26,14 @@ RawFn = Callable[[bytes], bytes]
 
 
 def shrunk_jpeg(data: bytes, width: int) -> pyvips.Image:
-    """The largest DCT shrink that leaves twice `width` to resample, then Lanczos to `width`."""
+    """The largest DCT shrink that leaves twice `width` to resample, then Lanczos to `width`
+    from the part of a pixel the shrink leaves at the edges, as imgproxy does."""
     header = pyvips.Image.new_from_buffer(data, "")
-    shrink = next(
-        (s for s in (8, 4, 2) if header.width // s >= RESAMPLE_HEADROOM["fine"] * width), 1
-    )
+    headroom = RESAMPLE_HEADROOM["fine"]
+    shrink = next((s for s in (8, 4, 2) if header.width // s >= headroom * width), 1)
     image = pyvips.Image.new_from_buffer(data, "", shrink=shrink, access="sequential")
-    return image.resize(width / image.width, kernel="lanczos3")
+    height = max(1, round(header.height * width / header.width))
+    return resample(image, width, height, (header.width / shrink, header.height / shrink))
 
 
 def jpeg_decode_only(data: bytes, shrink: int = 8) -> bytes:

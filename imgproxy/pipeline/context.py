@@ -75,6 +75,8 @@ class Context:
     source_size: tuple[int, int] = (0, 0)
     # Size of the image before shrink-on-load, in display orientation: targets are computed on it.
     logical_size: tuple[int, int] = (0, 0)
+    # The DCT shrink a JPEG was decoded at (1 for none).
+    shrink: int = 1
     # Frames loaded from an animated original (1 for a still image).
     frames: int = 1
     # The quality quality=auto chose.

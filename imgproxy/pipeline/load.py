@@ -38,7 +38,9 @@ def load(ctx: Context) -> None:
     g = ctx.plan.geometry
     rotated = g.autorotate and info.orientation in SWAPPING_ORIENTATIONS
     width, height = (info.height, info.width) if rotated else (info.width, info.height)
-    image = open_image(ctx.data, **_load_options(ctx, info, width, height))
+    options = _load_options(ctx, info, width, height)
+    ctx.shrink = options.get("shrink", 1)
+    image = open_image(ctx.data, **options)
     if info.orientation > 1:
         image = image.autorot() if g.autorotate else _without_orientation(image)
     ctx.image = ctx.loaded = to_web_colours(image)

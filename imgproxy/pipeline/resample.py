@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import pyvips
@@ -9,10 +10,17 @@ import pyvips
 Resize = Callable[[pyvips.Image], pyvips.Image]
 
 
-def resample(image: pyvips.Image, width: int, height: int) -> pyvips.Image:
-    if (width, height) == (image.width, image.height):
+def resample(
+    image: pyvips.Image, width: int, height: int, extent: tuple[float, float] | None = None
+) -> pyvips.Image:
+    """`image` at `width` x `height`. `extent` is how much of the original `image` holds, in its
+    own pixels, when that is not a whole number: a JPEG 4,243 px wide decoded at 1/8 spans
+    530.375 px, of which libjpeg gives 530. The scale is taken from the extent, so that the
+    result lines up with the original to its last pixel."""
+    extent = extent or (image.width, image.height)
+    if (width, height) == (image.width, image.height) == extent:
         return image
-    return _alpha_weighted(image, lambda pixels: _lanczos(pixels, width, height))
+    return _alpha_weighted(image, lambda pixels: _lanczos(pixels, width, height, extent))
 
 
 def _alpha_weighted(image: pyvips.Image, resize: Resize) -> pyvips.Image:
@@ -66,8 +74,33 @@ def _two_passes(strip: pyvips.Image, count: int, width: int, height: int) -> pyv
     return strip
 
 
-def _lanczos(image: pyvips.Image, width: int, height: int) -> pyvips.Image:
-    return image.resize(width / image.width, vscale=height / image.height, kernel="lanczos3")
+def _lanczos(
+    image: pyvips.Image, width: int, height: int, extent: tuple[float, float]
+) -> pyvips.Image:
+    if extent == (image.width, image.height):
+        return image.resize(width / image.width, vscale=height / image.height, kernel="lanczos3")
+    vshrink = extent[1] / height
+    bottom = _centring_pad(image.height, height, vshrink)
+    if bottom:
+        image = image.embed(0, 0, image.width, image.height + bottom, extend="copy")
+    image = image.reducev(vshrink, kernel="lanczos3")
+    hshrink = extent[0] / width
+    right = _centring_pad(image.width, width, hshrink)
+    if right:
+        image = image.embed(0, 0, image.width + right, image.height, extend="copy")
+    return image.reduceh(hshrink, kernel="lanczos3").crop(0, 0, width, height)
+
+
+def _centring_pad(size: int, target: int, shrink: float) -> int:
+    """Edge pixels to repeat after `size` so that libvips' reduce, which centres its output on
+    its input (`int(size / shrink + 0.5)` pixels), lines its first pixel up with the original's
+    first: 1,001 px that span 1,001.75 reduce to 400 px 0.15 px late; 1,002 within 0.05 px."""
+
+    def misalignment(pad: int) -> float:
+        out = int((size + pad) / shrink + 0.5)
+        return abs(size + pad - out * shrink) if out >= target else math.inf
+
+    return min(range(math.ceil(2 * shrink) + 2), key=misalignment)
 
 
 def fit_inside(image: pyvips.Image, width: int, height: int, *, upscale: bool) -> pyvips.Image:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from imgproxy.errors import InvalidParameter
@@ -316,3 +317,28 @@ def test_dpr_multiplies_pad(render):
     px = pixels(out.body)
     assert (out.width, out.height) == (220, 120)
     assert close(px[9, 50], BLUE) and close(px[12, 12], RED)
+
+
+def _edge(profile: np.ndarray, near: float, dark: float = 40, light: float = 220) -> float:
+    """Where a dark-to-light step lies in `profile`, in output pixels (pixel i spans i to i+1),
+    from the light it holds within 12 pixels of `near`: sampling and ringing do not move it."""
+    low, high = int(near) - 12, int(near) + 12
+    return (light * high - dark * low - profile[low:high].sum()) / (light - dark)
+
+
+@pytest.mark.parametrize("shrink_on_load", ["fine", "fast"])
+def test_a_shrunk_jpegs_thumbnail_lines_up_with_the_original_to_its_last_pixel(
+    render, shrink_on_load
+):
+    # 4,007 x 3,007 decodes at 1/4 to 1,001 x 751 and at 1/8 to 500 x 375 whole pixels: the
+    # part pixel at the right and bottom is 3/4 and 7/8 of one.
+    width, height = 4007, 3007
+    corner = solid(width - 3800, height - 2800, (220,))
+    original = (solid(width, height, (40,)).insert(corner, 3800, 2800)).copy(interpretation="b-w")
+    out = render(jpeg(original, quality=95), "width=400", shrink_on_load=shrink_on_load)
+    thumb = pixels(out.body)[..., 0].astype(float)
+    assert thumb.shape == (300, 400)
+    # The corner starts at 3800 x 400 / 4007 = 379.34 and 2800 x 300 / 3007 = 279.35. Scaled
+    # from the whole pixels alone, it came 0.29 (1/4) and 0.66 px (1/8) late.
+    assert _edge(thumb[295, :], 379.34) == pytest.approx(379.34, abs=0.1)
+    assert _edge(thumb[:, 395], 279.35) == pytest.approx(279.35, abs=0.1)
