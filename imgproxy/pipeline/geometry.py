@@ -10,7 +10,14 @@ from imgproxy.params.plan import Region
 from imgproxy.pipeline.context import Context
 from imgproxy.pipeline.ink import ink, ready_for, solid
 from imgproxy.pipeline.resample import resample, resample_frames
-from imgproxy.pipeline.sizing import COVER_MODES, Scale, cover_offset, output_scale, zoom_factor
+from imgproxy.pipeline.sizing import (
+    COVER_MODES,
+    Scale,
+    cover_offset,
+    decoded_extent,
+    output_scale,
+    zoom_factor,
+)
 from imgproxy.pipeline.smartcrop import face_window, smart_window
 
 TRIM_THRESHOLD = 10.0
@@ -72,15 +79,6 @@ def resize(ctx: Context) -> None:
             background=ink(image, g.pad_color),
         )
     ctx.image = image
-
-
-def decoded_extent(ctx: Context) -> tuple[float, float] | None:
-    """How much of the original a JPEG decoded at a DCT shrink spans, in its pixels: 530.375 x
-    353.5 for 4,243 x 2,828 at 1/8 (libjpeg gives 530 x 353). None without a shrink."""
-    if ctx.shrink == 1:
-        return None
-    width, height = ctx.logical_size
-    return (width / ctx.shrink, height / ctx.shrink)
 
 
 def resize_frames(ctx: Context, strip: pyvips.Image, *, weighted: bool = True) -> pyvips.Image:

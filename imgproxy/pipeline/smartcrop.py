@@ -10,7 +10,7 @@ from imgproxy.pipeline.detect import union
 from imgproxy.pipeline.faces import faces_in
 from imgproxy.pipeline.ink import ink, ready_for
 from imgproxy.pipeline.resample import resample
-from imgproxy.pipeline.sizing import Scale
+from imgproxy.pipeline.sizing import Scale, decoded_extent
 
 # Room around the faces, as a share of their box on each side: hair, chin and shoulders.
 FACE_MARGIN = 0.3
@@ -40,12 +40,12 @@ def face_window(ctx: Context, scale: Scale) -> pyvips.Image:
     if not found:
         return smart_window(ctx, resample(image, scale.width, scale.height), scale, "attention")
     around = union(found, FACE_MARGIN, image.width, image.height)
-    factor = scale.width / image.width
+    extent = decoded_extent(ctx) or (image.width, image.height)
+    factor = scale.width / extent[0]
     if around.width * factor > box_w or around.height * factor > box_h:
         factor = min(box_w / around.width, box_h / around.height)
-    resized = resample(
-        image, max(1, round(image.width * factor)), max(1, round(image.height * factor))
-    )
+    size = (max(1, round(extent[0] * factor)), max(1, round(extent[1] * factor)))
+    resized = resample(image, *size, extent)
     left = _start(around.x + around.width / 2, factor, resized.width, box_w)
     top = _start(around.y + around.height / 2, factor, resized.height, box_h)
     resized = ready_for(resized, pad_color)
