@@ -52,6 +52,16 @@ def test_crop_face_in_a_box_centres_the_face(render):
     assert abs(centred_x - 50) > 15
 
 
+def test_crop_face_centres_the_face_of_a_jpeg_shrunk_on_load(render):
+    # 2,051 px decode to 1,025 px spanning 1,025.5 (1/2) for a 300 px cover, and to 256 spanning
+    # 256.375 (1/8) for 120 px: the window is placed on that span.
+    large = jpeg(ASTRONAUT.resize(2051 / 512), quality=85)
+    for query, size in (("width=100&height=300", (100, 300)), ("width=120&height=120", (120, 120))):
+        out = render(large, f"{query}&crop=face&format=png")
+        [(x, _)] = face_centres(out.body)
+        assert (out.width, out.height) == size and abs(x - size[0] / 2) <= 8, query
+
+
 def test_crop_face_alone_cuts_the_image_to_the_face(render):
     out = render(PHOTO, "crop=face&format=png")
     assert out.width < 250 and out.height < 300
