@@ -13,10 +13,10 @@ Resize = Callable[[pyvips.Image], pyvips.Image]
 def resample(
     image: pyvips.Image, width: int, height: int, extent: tuple[float, float] | None = None
 ) -> pyvips.Image:
-    """`image` at `width` x `height`. `extent` is how much of the original `image` holds, in its
-    own pixels, when that is not a whole number: a JPEG 4,243 px wide decoded at 1/8 spans
-    530.375 px, of which libjpeg gives 530. The scale is taken from the extent, so that the
-    result lines up with the original to its last pixel."""
+    """`image` at `width` x `height`. `extent` is the original's span in `image`'s pixels, when
+    that is not a whole number: a JPEG 4,243 px wide decoded at 1/8 spans 530.375 px, of which
+    libjpeg gives 530. The scale is taken from the span, so that the result lines up with the
+    original to its last pixel."""
     extent = extent or (image.width, image.height)
     if (width, height) == (image.width, image.height) == extent:
         return image

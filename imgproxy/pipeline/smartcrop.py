@@ -37,10 +37,11 @@ def face_window(ctx: Context, scale: Scale) -> pyvips.Image:
     image, pad_color = ctx.image, ctx.plan.geometry.pad_color
     box_w, box_h = scale.box_width, scale.box_height
     found = faces_in(ctx, image)
-    if not found:
-        return smart_window(ctx, resample(image, scale.width, scale.height), scale, "attention")
-    around = union(found, FACE_MARGIN, image.width, image.height)
     extent = decoded_extent(ctx) or (image.width, image.height)
+    if not found:
+        resized = resample(image, scale.width, scale.height, extent)
+        return smart_window(ctx, resized, scale, "attention")
+    around = union(found, FACE_MARGIN, image.width, image.height)
     factor = scale.width / extent[0]
     if around.width * factor > box_w or around.height * factor > box_h:
         factor = min(box_w / around.width, box_h / around.height)
