@@ -17,6 +17,24 @@ def large_jpeg() -> bytes:
     return photo("coffee").resize(4243 / 600).jpegsave_buffer(Q=90)
 
 
+def textured_jpeg() -> bytes:
+    """scikit-image's gravel tiled at its own resolution to 4243x2828, every other tile mirrored
+    so that no seam shows: fine detail everywhere, as a quality-90 JPEG."""
+    gravel = pyvips.Image.new_from_array(photos.gravel())
+    tiles = [gravel if n % 2 == 0 else gravel.fliphor() for n in range(9)]
+    row = pyvips.Image.arrayjoin(tiles, across=9)
+    rows = [row if n % 2 == 0 else row.flipver() for n in range(6)]
+    tiled = pyvips.Image.arrayjoin(rows, across=1).crop(0, 0, 4243, 2828)
+    return tiled.copy(interpretation="b-w").jpegsave_buffer(Q=90)
+
+
+def zone_plate_jpeg() -> bytes:
+    """A zone plate at 4243x2828, every frequency up to the limit of its pixels: the worst case
+    for aliasing, as a quality-95 JPEG."""
+    plate = pyvips.Image.zone(4243, 2828).linear(127, 128).cast("uchar")
+    return plate.copy(interpretation="b-w").jpegsave_buffer(Q=95)
+
+
 def face_jpeg() -> bytes:
     """The astronaut (one face) at 1536x1536, as a quality-90 JPEG."""
     return photo("astronaut").resize(3).jpegsave_buffer(Q=90)

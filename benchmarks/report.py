@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.costs import CostRow, table
-from benchmarks.fidelity import Point, size_at
+from benchmarks.fidelity import Detail, Point, size_at
 from benchmarks.load import LoadResult
 
 # The mix's row name among thumbor's configurations.
@@ -68,6 +68,8 @@ class Results:
     # 8 is the fastest decode to 400 px, 4 the one our default pipeline does.
     decode_limits: dict[int, float] = field(default_factory=dict)
     fidelity: list[Fidelity] = field(default_factory=list)
+    # SSIM before encoding of detailed originals under each shrink_on_load.
+    detail: list[Detail] = field(default_factory=list)
     # crop=face, quality=auto and recognition beside the same requests without them.
     costs: list[CostRow] = field(default_factory=list)
 
@@ -171,6 +173,19 @@ def fidelity_table(results: Results) -> list[str]:
     return lines
 
 
+def detail_table(rows: list[Detail]) -> list[str]:
+    """SSIM before encoding, by original and shrink_on_load, at each width."""
+    lines = [
+        "SSIM before encoding (PNG answers) against the exact resize:",
+        "",
+        *_head("original", "shrink_on_load", *(f"{width} px" for width in rows[0].widths)),
+    ]
+    for row in rows:
+        ssims = " | ".join(f"{ssim:.4f}" for ssim in row.ssims)
+        lines.append(f"| {row.original} | {row.shrink_on_load} | {ssims} |")
+    return lines
+
+
 def _row_label(row: str) -> str:
     """A case's number ("1. 12 MP JPEG ..." gives "case 1"), or the mix."""
     return "the mix" if row == MIX else "case " + row.split(".", 1)[0]
@@ -203,6 +218,8 @@ def markdown(results: Results) -> str:
     lines += _extras(results)
     if results.fidelity:
         lines += ["", *fidelity_table(results)]
+    if results.detail:
+        lines += ["", *detail_table(results.detail)]
     if results.costs:
         lines += ["", "Per request, one thread, in-process:", "", *table(results.costs)]
     return "\n".join(lines) + "\n"

@@ -25,8 +25,8 @@ import httpx
 
 from benchmarks import costs, raw, servers
 from benchmarks.cases import CASES, COPIES, QUALITY_AUTO, QUALITY_FIXED, Case
-from benchmarks.fidelity import curve
-from benchmarks.inputs import write_inputs
+from benchmarks.fidelity import curve, detail
+from benchmarks.inputs import textured_jpeg, write_inputs, zone_plate_jpeg
 from benchmarks.load import LoadResult, load, load_fast, warm
 from benchmarks.report import MIX, REST_S, CaseRow, Fidelity, Results, markdown, plot
 from benchmarks.servers import Server
@@ -270,6 +270,16 @@ def fidelity_section(root: Path, results: Results, inputs: dict[str, bytes]) -> 
                 results.fidelity.append(Fidelity(label, curve(our_url, original), their_curve))
 
 
+def detailed_originals(inputs: dict[str, bytes]) -> dict[str, bytes]:
+    """What `detail` scores: the benchmark's photograph (an upscaled one, without fine
+    detail), a texture at its own resolution, and a zone plate, all 4243 px wide."""
+    return {
+        "the 12 MP photograph": inputs["large.jpg"],
+        "scikit-image's gravel, tiled": textured_jpeg(),
+        "zone plate": zone_plate_jpeg(),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="case 1 for 1 s, no thumbor")
@@ -287,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.rss_16_mb = peak_rss_under_16_renders(root)
         thumbor_section(root, results, seconds)
         fidelity_section(root, results, inputs)
+        results.detail = detail(detailed_originals(inputs))
         results.costs = costs.measure(inputs, seconds)
     report = markdown(results)
     print(report)

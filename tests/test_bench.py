@@ -13,9 +13,10 @@ import httpx
 import pyvips
 
 from benchmarks import costs, servers
-from benchmarks.inputs import face_jpeg, large_jpeg
+from benchmarks.fidelity import detail
+from benchmarks.inputs import face_jpeg, large_jpeg, textured_jpeg, zone_plate_jpeg
 from benchmarks.load import LoadResult, load
-from benchmarks.report import REST_S, Results, markdown
+from benchmarks.report import REST_S, Results, detail_table, markdown
 from benchmarks.run import FAST_SHRINK, free_port, hit_headers
 from tests.support.server import running_app
 
@@ -135,3 +136,19 @@ def test_the_load_finishes_what_is_in_flight_and_never_sends_one_path_twice_at_o
     assert result.requests >= 8 and result.errors == 0 and 0.55 < result.seconds < 2
     assert all(len(set(together)) == len(together) for together in app.overlaps)
     assert max(len(together) for together in app.overlaps) == 4
+
+
+def test_the_detail_table_scores_each_shrink_on_load_on_a_texture_and_a_zone_plate():
+    originals = {"zone plate": zone_plate_jpeg()}
+    rows = detail(originals, widths=(1200,))
+    assert [(row.original, row.shrink_on_load) for row in rows] == [
+        ("zone plate", "fine"),
+        ("zone plate", "fast"),
+    ]
+    fine, fast = rows[0].ssims[0], rows[1].ssims[0]
+    # Decoded at 1/2 to 1.77 x the target, the plate's finest rings come back as false ones.
+    assert fine > 0.99 and fast < 0.95
+    assert textured_jpeg()[:2] == b"\xff\xd8"
+    table = detail_table(rows)
+    assert table[2] == "| original | shrink_on_load | 1200 px |"
+    assert table[-1] == f"| zone plate | fast | {fast:.4f} |"
