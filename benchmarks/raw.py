@@ -18,7 +18,7 @@ from imgproxy.pipeline.animation import solid_alpha, without_alpha
 from imgproxy.pipeline.context import RenderOptions
 from imgproxy.pipeline.detect import faces
 from imgproxy.pipeline.gif import animated_gif
-from imgproxy.pipeline.resample import resample, resample_frames
+from imgproxy.pipeline.resample import Span, resample, resample_frames
 from imgproxy.pipeline.run import execute
 from imgproxy.pipeline.sizing import RESAMPLE_HEADROOM
 
@@ -33,7 +33,7 @@ def shrunk_jpeg(data: bytes, width: int) -> pyvips.Image:
     shrink = next((s for s in (8, 4, 2) if header.width // s >= headroom * width), 1)
     image = pyvips.Image.new_from_buffer(data, "", shrink=shrink, access="sequential")
     height = max(1, round(header.height * width / header.width))
-    return resample(image, width, height, (header.width / shrink, header.height / shrink))
+    return resample(image, width, height, Span(header.width / shrink, header.height / shrink))
 
 
 def jpeg_decode_only(data: bytes, shrink: int = 8) -> bytes:

@@ -77,6 +77,8 @@ class Context:
     logical_size: tuple[int, int] = (0, 0)
     # The DCT shrink a JPEG was decoded at (1 for none).
     shrink: int = 1
+    # Display axes (x, y) that autorotate ran against the stored ones.
+    reversed_axes: tuple[bool, bool] = (False, False)
     # Frames loaded from an animated original (1 for a still image).
     frames: int = 1
     # The quality quality=auto chose.

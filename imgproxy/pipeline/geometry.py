@@ -14,7 +14,7 @@ from imgproxy.pipeline.sizing import (
     COVER_MODES,
     Scale,
     cover_offset,
-    decoded_extent,
+    decoded_span,
     output_scale,
     zoom_factor,
 )
@@ -55,13 +55,13 @@ def resize(ctx: Context) -> None:
     g = ctx.plan.geometry
     scale = output_scale(*ctx.logical_size, g, ctx.options)
     if not g.resizes:
-        ctx.image = resample(ctx.image, scale.width, scale.height, decoded_extent(ctx))
+        ctx.image = resample(ctx.image, scale.width, scale.height, decoded_span(ctx))
         return
     _check_output_size(scale, ctx)
     if g.crop == "face":
         ctx.image = face_window(ctx, scale)
         return
-    image = resample(ctx.image, scale.width, scale.height, decoded_extent(ctx))
+    image = resample(ctx.image, scale.width, scale.height, decoded_span(ctx))
     if g.crop == "entropy":
         image = smart_window(ctx, image, scale, "entropy")
     elif g.crop in COVER_MODES:

@@ -25,6 +25,16 @@ SVG_START = re.compile(
 
 # Orientations 5-8 turn the image a quarter: width and height swap.
 SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
+# Display axes (x, y) that run against the stored ones once each orientation is applied: the
+# stored top-left corner lands on the right, the bottom, or both.
+REVERSED_AXES = {
+    2: (True, False),
+    3: (True, True),
+    4: (False, True),
+    6: (True, False),
+    7: (True, True),
+    8: (False, True),
+}
 # Orientations that a sequential (top to bottom) read cannot apply.
 RANDOM_ACCESS_ORIENTATIONS = (3, 4, 5, 6, 7, 8)
 
@@ -43,6 +53,8 @@ def load(ctx: Context) -> None:
     image = open_image(ctx.data, **options)
     if info.orientation > 1:
         image = image.autorot() if g.autorotate else _without_orientation(image)
+        if g.autorotate:
+            ctx.reversed_axes = REVERSED_AXES.get(info.orientation, (False, False))
     ctx.image = ctx.loaded = to_web_colours(image)
     ctx.source_size = ctx.logical_size = (width, height)
 

@@ -4,23 +4,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pyvips
 
 Resize = Callable[[pyvips.Image], pyvips.Image]
+# Beyond this residual shrink the part pixel a DCT shrink leaves out is under an eighth of an
+# output pixel, and libvips' resize (which shrinks by whole blocks first) serves: reduce alone
+# refuses factors past a few hundred.
+MAX_ALIGNED_SHRINK = 8
+
+
+@dataclass(frozen=True)
+class Span:
+    """The original's span in an image's pixels when a DCT shrink left part of a pixel out: a
+    JPEG 4,243 px wide decoded at 1/8 spans 530.375 px, of which libjpeg gives 530. The part is
+    missing at the right and bottom, or at the left or top of an axis that autorotate reversed."""
+
+    width: float
+    height: float
+    short_at_start: tuple[bool, bool] = (False, False)
 
 
 def resample(
-    image: pyvips.Image, width: int, height: int, extent: tuple[float, float] | None = None
+    image: pyvips.Image, width: int, height: int, span: Span | None = None
 ) -> pyvips.Image:
-    """`image` at `width` x `height`. `extent` is the original's span in `image`'s pixels, when
-    that is not a whole number: a JPEG 4,243 px wide decoded at 1/8 spans 530.375 px, of which
-    libjpeg gives 530. The scale is taken from the span, so that the result lines up with the
-    original to its last pixel."""
-    extent = extent or (image.width, image.height)
-    if (width, height) == (image.width, image.height) == extent:
+    """`image` at `width` x `height`. With a `span`, the scale is taken from it, so that the
+    result lines up with the original to its last pixel."""
+    if span is None and (width, height) == (image.width, image.height):
         return image
-    return _alpha_weighted(image, lambda pixels: _lanczos(pixels, width, height, extent))
+    return _alpha_weighted(image, lambda pixels: _lanczos(pixels, width, height, span))
 
 
 def _alpha_weighted(image: pyvips.Image, resize: Resize) -> pyvips.Image:
@@ -74,27 +87,43 @@ def _two_passes(strip: pyvips.Image, count: int, width: int, height: int) -> pyv
     return strip
 
 
-def _lanczos(
-    image: pyvips.Image, width: int, height: int, extent: tuple[float, float]
+def _lanczos(image: pyvips.Image, width: int, height: int, span: Span | None) -> pyvips.Image:
+    if span is not None:
+        hshrink, vshrink = span.width / width, span.height / height
+        if max(hshrink, vshrink) <= MAX_ALIGNED_SHRINK:
+            at_start_x, at_start_y = span.short_at_start
+            image = _aligned_reduce(image, height, vshrink, at_start_y, vertical=True)
+            return _aligned_reduce(image, width, hshrink, at_start_x, vertical=False)
+    return image.resize(width / image.width, vscale=height / image.height, kernel="lanczos3")
+
+
+def _aligned_reduce(
+    image: pyvips.Image, target: int, shrink: float, at_start: bool, *, vertical: bool
 ) -> pyvips.Image:
-    if extent == (image.width, image.height):
-        return image.resize(width / image.width, vscale=height / image.height, kernel="lanczos3")
-    vshrink = extent[1] / height
-    bottom = _centring_pad(image.height, height, vshrink)
-    if bottom:
-        image = image.embed(0, 0, image.width, image.height + bottom, extend="copy")
-    image = image.reducev(vshrink, kernel="lanczos3")
-    hshrink = extent[0] / width
-    right = _centring_pad(image.width, width, hshrink)
-    if right:
-        image = image.embed(0, 0, image.width + right, image.height, extend="copy")
-    return image.reduceh(hshrink, kernel="lanczos3").crop(0, 0, width, height)
+    """One axis of `image` reduced by `shrink` to `target` pixels, its edge pixels repeated at
+    the end (at the start, where the part pixel is missing there) so that libvips' reduce, which
+    centres its output on its input, lines up with the original; what lies beyond is cut."""
+    size = image.height if vertical else image.width
+    pad = _centring_pad(size, target, shrink)
+    if pad:
+        before = pad if at_start else 0
+        if vertical:
+            image = image.embed(0, before, image.width, size + pad, extend="copy")
+        else:
+            image = image.embed(before, 0, size + pad, image.height, extend="copy")
+    if vertical:
+        reduced = image.reducev(shrink, kernel="lanczos3")
+        start = reduced.height - target if at_start else 0
+        return reduced.crop(0, start, reduced.width, target)
+    reduced = image.reduceh(shrink, kernel="lanczos3")
+    start = reduced.width - target if at_start else 0
+    return reduced.crop(start, 0, target, reduced.height)
 
 
 def _centring_pad(size: int, target: int, shrink: float) -> int:
-    """Edge pixels to repeat after `size` so that libvips' reduce, which centres its output on
-    its input (`int(size / shrink + 0.5)` pixels), lines its first pixel up with the original's
-    first: 1,001 px that span 1,001.75 reduce to 400 px 0.15 px late; 1,002 within 0.05 px."""
+    """Edge pixels to repeat beside `size` so that libvips' reduce, which centres its output on
+    its input (`int(size / shrink + 0.5)` pixels), lines up with the original: 1,001 px that
+    span 1,001.75 reduce to 400 px 0.15 px off; 1,002 within 0.05 px."""
 
     def misalignment(pad: int) -> float:
         out = int((size + pad) / shrink + 0.5)

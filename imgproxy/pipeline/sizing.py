@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from imgproxy.params.plan import Geometry
 from imgproxy.pipeline.context import Context, RenderOptions
+from imgproxy.pipeline.resample import Span
 
 COVER_MODES = ("fit", "top", "bottom", "face", "entropy")
 JPEG_SHRINKS = (8, 4, 2)
@@ -99,10 +100,10 @@ def zoom_factor(width: int, height: int, degrees: float) -> float:
     return min(width / (width * cos + height * sin), height / (width * sin + height * cos))
 
 
-def decoded_extent(ctx: Context) -> tuple[float, float] | None:
-    """How much of the original a JPEG decoded at a DCT shrink spans, in its pixels: 530.375 x
-    353.5 for 4,243 x 2,828 at 1/8 (libjpeg gives 530 x 353). None without a shrink."""
+def decoded_span(ctx: Context) -> Span | None:
+    """The original's span in the pixels of a JPEG decoded at a DCT shrink: 530.375 x 353.5 for
+    4,243 x 2,828 at 1/8 (libjpeg gives 530 x 353). None without a shrink."""
     if ctx.shrink == 1:
         return None
     width, height = ctx.logical_size
-    return (width / ctx.shrink, height / ctx.shrink)
+    return Span(width / ctx.shrink, height / ctx.shrink, ctx.reversed_axes)

@@ -10,7 +10,7 @@ from imgproxy.pipeline.detect import union
 from imgproxy.pipeline.faces import faces_in
 from imgproxy.pipeline.ink import ink, ready_for
 from imgproxy.pipeline.resample import resample
-from imgproxy.pipeline.sizing import Scale, decoded_extent
+from imgproxy.pipeline.sizing import Scale, decoded_span
 
 # Room around the faces, as a share of their box on each side: hair, chin and shoulders.
 FACE_MARGIN = 0.3
@@ -37,16 +37,17 @@ def face_window(ctx: Context, scale: Scale) -> pyvips.Image:
     image, pad_color = ctx.image, ctx.plan.geometry.pad_color
     box_w, box_h = scale.box_width, scale.box_height
     found = faces_in(ctx, image)
-    extent = decoded_extent(ctx) or (image.width, image.height)
+    span = decoded_span(ctx)
     if not found:
-        resized = resample(image, scale.width, scale.height, extent)
+        resized = resample(image, scale.width, scale.height, span)
         return smart_window(ctx, resized, scale, "attention")
     around = union(found, FACE_MARGIN, image.width, image.height)
-    factor = scale.width / extent[0]
+    spanned = (span.width, span.height) if span else (image.width, image.height)
+    factor = scale.width / spanned[0]
     if around.width * factor > box_w or around.height * factor > box_h:
         factor = min(box_w / around.width, box_h / around.height)
-    size = (max(1, round(extent[0] * factor)), max(1, round(extent[1] * factor)))
-    resized = resample(image, *size, extent)
+    size = (max(1, round(spanned[0] * factor)), max(1, round(spanned[1] * factor)))
+    resized = resample(image, *size, span)
     left = _start(around.x + around.width / 2, factor, resized.width, box_w)
     top = _start(around.y + around.height / 2, factor, resized.height, box_h)
     resized = ready_for(resized, pad_color)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import pyvips
 
 from imgproxy.errors import InvalidParameter
 from tests.support.images import (
@@ -326,19 +327,41 @@ def _edge(profile: np.ndarray, near: float, dark: float = 40, light: float = 220
     return (light * high - dark * low - profile[low:high].sum()) / (light - dark)
 
 
+# The stored image that each EXIF orientation turns into the one displayed.
+STORED_AS = {
+    1: lambda image: image,
+    3: lambda image: image.rot180(),
+    6: lambda image: image.rot270(),
+    8: lambda image: image.rot90(),
+}
+
+
+@pytest.mark.parametrize("orientation", sorted(STORED_AS))
 @pytest.mark.parametrize("shrink_on_load", ["fine", "fast"])
 def test_a_shrunk_jpegs_thumbnail_lines_up_with_the_original_to_its_last_pixel(
-    render, shrink_on_load
+    render, shrink_on_load, orientation
 ):
     # 4,007 x 3,007 decodes at 1/4 to 1,001 x 751 and at 1/8 to 500 x 375 whole pixels: the
-    # part pixel at the right and bottom is 3/4 and 7/8 of one.
+    # part pixel, 3/4 and 7/8 of one, is missing at the stored right and bottom, which the
+    # orientation turns to the left or top.
     width, height = 4007, 3007
     corner = solid(width - 3800, height - 2800, (220,))
-    original = (solid(width, height, (40,)).insert(corner, 3800, 2800)).copy(interpretation="b-w")
-    out = render(jpeg(original, quality=95), "width=400", shrink_on_load=shrink_on_load)
+    shown = solid(width, height, (40,)).insert(corner, 3800, 2800)
+    stored = STORED_AS[orientation](shown).copy(interpretation="b-w")
+    stored.set_type(pyvips.GValue.gint_type, "orientation", orientation)
+    out = render(jpeg(stored, quality=95), "width=400", shrink_on_load=shrink_on_load)
     thumb = pixels(out.body)[..., 0].astype(float)
     assert thumb.shape == (300, 400)
     # The corner starts at 3800 x 400 / 4007 = 379.34 and 2800 x 300 / 3007 = 279.35. Scaled
     # from the whole pixels alone, it came 0.29 (1/4) and 0.66 px (1/8) late.
     assert _edge(thumb[295, :], 379.34) == pytest.approx(379.34, abs=0.1)
     assert _edge(thumb[:, 395], 279.35) == pytest.approx(279.35, abs=0.1)
+
+
+@pytest.mark.parametrize("shrink_on_load", ["fine", "fast"])
+def test_a_shrunk_jpeg_stretched_to_one_pixel_a_side(render, shrink_on_load):
+    data = jpeg(solid(4001, 3001, (90, 90, 90)), quality=80)
+    for query, size in (("width=600&height=1", (600, 1)), ("width=1&height=600", (1, 600))):
+        out = render(data, f"{query}&crop=stretch", shrink_on_load=shrink_on_load)
+        assert (out.width, out.height) == size
+        assert close(pixels(out.body)[0, 0], (90, 90, 90), tolerance=3)
