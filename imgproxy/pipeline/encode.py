@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pyvips
 
+from imgproxy.pipeline import webp
 from imgproxy.pipeline.context import Context, RenderOptions
 from imgproxy.pipeline.ink import solid
 from imgproxy.pipeline.quality import search
@@ -89,6 +90,8 @@ def _png(image: pyvips.Image, quality: int, interlace: bool, keep: int) -> bytes
 
 
 def _webp(image: pyvips.Image, quality: int, interlace: bool, keep: int) -> bytes:
+    if webp.handles(image):
+        return webp.encode_still(image, quality, WEBP_EFFORT, keep)
     return image.webpsave_buffer(Q=quality, effort=WEBP_EFFORT, keep=keep)
 
 
@@ -113,7 +116,7 @@ def _jpeg_final(image: pyvips.Image, quality: int, interlace: bool, keep: int) -
 
 def _webp_trial(image: pyvips.Image, quality: int) -> bytes:
     # The final save's effort: effort changes WebP's pixels, and the file scored is the one sent.
-    return image.webpsave_buffer(Q=quality, effort=WEBP_EFFORT, keep=NO_METADATA)
+    return _webp(image, quality, False, NO_METADATA)
 
 
 SEARCH_PASSES: dict[str, Callable[[pyvips.Image, int], bytes]] = {
