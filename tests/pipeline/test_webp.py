@@ -60,6 +60,14 @@ def test_metadata_is_what_libvips_writes(keep):
     assert (b"EXIF" in ours) == (keep == KEEP.ALL) and b"ICCP" in ours
 
 
+@pytest.mark.parametrize("keep", [KEEP.ICC, KEEP.ALL])
+def test_without_exif_or_xmp_the_profile_is_all_that_is_kept(keep):
+    image = PHOTO.icc_transform("p3", input_profile="srgb").cast("uchar")
+    ours = metadata(encode_still(image, 80, 4, keep))
+    assert ours == {b"ICCP": image.get("icc-profile-data")}
+    assert metadata(encode_still(PHOTO, 80, 4, keep)) == {}
+
+
 def test_exif_gives_the_image_size_and_reads_back():
     out = pyvips.Image.new_from_buffer(encode_still(tagged(PHOTO), 80, 4, KEEP.ALL), "")
     assert out.get("exif-ifd0-Artist").startswith("Test Artist")
