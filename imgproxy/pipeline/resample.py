@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pyvips
 
 from imgproxy.pipeline._alpha import premultiply
+from imgproxy.pipeline.fields import with_fields_of
 
 Resize = Callable[[pyvips.Image], pyvips.Image]
 # Beyond this residual shrink the part pixel a DCT shrink leaves out is under an eighth of an
@@ -18,11 +19,6 @@ MAX_ALIGNED_SHRINK = 8
 # The most bytes of pixels weighted by alpha in memory (8 MP of RGBA): larger images stream
 # through libvips' premultiply.
 MAX_WEIGHED_IN_MEMORY = 32 << 20
-# The fields every libvips image has, which `copy` sets rather than `set_type`.
-BASIC_FIELDS = frozenset(
-    {"width", "height", "bands", "format", "coding", "interpretation"}
-    | {"xoffset", "yoffset", "xres", "yres", "filename"}
-)
 
 
 @dataclass(frozen=True)
@@ -71,17 +67,7 @@ def _premultiplied(image: pyvips.Image) -> pyvips.Image:
         return image.premultiply().cast(pixel_format)
     pixels = premultiply(image.write_to_memory(), image.bands)
     weighted = pyvips.Image.new_from_memory(pixels, image.width, image.height, image.bands, "uchar")
-    return _with_fields_of(weighted, image)
-
-
-def _with_fields_of(pixels: pyvips.Image, source: pyvips.Image) -> pyvips.Image:
-    """`pixels` with `source`'s colour space, resolution and metadata (ICC profile, EXIF, an
-    animation's page height and delays), which libvips' own operations pass on."""
-    image = pixels.copy(interpretation=source.interpretation, xres=source.xres, yres=source.yres)
-    for name in source.get_fields():
-        if name not in BASIC_FIELDS:
-            image.set_type(source.get_typeof(name), name, source.get(name))
-    return image
+    return with_fields_of(weighted, image)
 
 
 def resample_frames(

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import pyvips
 from PIL import Image
 
+from imgproxy.pipeline.fields import with_fields_of
+
 # Pillow's modes for 8-bit images of 1 to 4 bands.
 PIL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 # WebP's largest side.
@@ -36,7 +38,6 @@ def handles(image: pyvips.Image) -> bool:
 
 def encode_still(image: pyvips.Image, quality: int, effort: int, keep: int) -> bytes:
     """The image as lossy WebP, with the metadata libvips would write under `keep`."""
-    image = image.copy_memory()
     mode = PIL_MODES[image.bands]
     size = (image.width, image.height)
     pixels = Image.frombuffer(mode, size, image.write_to_memory(), "raw", mode, 0, 1)
@@ -48,17 +49,18 @@ def encode_still(image: pyvips.Image, quality: int, effort: int, keep: int) -> b
 def _metadata(image: pyvips.Image, keep: int) -> dict[str, bytes]:
     """The EXIF, XMP and ICC chunks libvips writes for `image`, as Pillow's save options.
 
-    Where the image has EXIF or XMP to keep, libvips writes them from a one-pixel crop, which
-    carries the same metadata; only the EXIF block's pixel dimensions describe the crop, and
-    are set to the image's own. Without either, the ICC profile is all there is to keep: libvips
-    would add an EXIF block of its resolution alone, which is left out, as is that crop's 0.8 ms.
+    Where the image has EXIF or XMP to keep, libvips writes them for one pixel that carries the
+    same metadata; only the EXIF block's pixel dimensions describe the pixel, and are set to the
+    image's own. Without either, the ICC profile is all there is to keep: libvips would add an
+    EXIF block of its resolution alone, which is left out, as is that pixel's 0.8 ms.
     """
     if keep == pyvips.enums.ForeignKeep.NONE:
         return {}
     if not any(image.get_typeof(name) for name in ("exif-data", "xmp-data")):
         icc = image.get("icc-profile-data") if image.get_typeof("icc-profile-data") else None
         return {"icc_profile": icc} if icc and keep & pyvips.enums.ForeignKeep.ICC else {}
-    probe = image.crop(0, 0, 1, 1).webpsave_buffer(keep=keep)
+    pixel = pyvips.Image.black(1, 1, bands=image.bands).cast("uchar")
+    probe = with_fields_of(pixel, image).webpsave_buffer(keep=keep)
     options = {
         METADATA_CHUNKS[fourcc]: body
         for fourcc, body in riff_chunks(probe)
