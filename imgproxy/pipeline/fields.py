@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pyvips
 
-# The fields every libvips image has, which `copy` sets rather than `set_type`.
+# The fields every libvips image has, which `copy` sets rather than `set_type`, and the mark of
+# a sequential source, which would have libvips cache lines of pixels already in memory.
 BASIC_FIELDS = frozenset(
     {"width", "height", "bands", "format", "coding", "interpretation"}
-    | {"xoffset", "yoffset", "xres", "yres", "filename"}
+    | {"xoffset", "yoffset", "xres", "yres", "filename", "vips-sequential"}
 )
 EXIF = "exif-data"
 
@@ -22,6 +23,7 @@ def with_fields_of(pixels: pyvips.Image, source: pyvips.Image) -> pyvips.Image:
     # `source`'s own fields to overwrite what it gives, and what `source` lacks goes after.
     for name in sorted(names - BASIC_FIELDS, key=lambda field: field != EXIF):
         image.set_type(source.get_typeof(name), name, source.get(name))
-    for name in set(image.get_fields()) - names:
+    for name in set(image.get_fields()) - names - BASIC_FIELDS:
         image.remove(name)
-    return image.copy(xres=source.xres, yres=source.yres)
+    offsets = {"xoffset": source.xoffset, "yoffset": source.yoffset}
+    return image.copy(xres=source.xres, yres=source.yres, **offsets)

@@ -19,6 +19,9 @@ MAX_ALIGNED_SHRINK = 8
 # The most bytes of pixels weighted by alpha in memory (8 MP of RGBA): larger images stream
 # through libvips' premultiply.
 MAX_WEIGHED_IN_MEMORY = 32 << 20
+# The colour spaces whose alpha libvips' premultiply takes as out of 255, as `_alpha` does
+# (16-bit spaces take 65,535 even in 8-bit images).
+EIGHT_BIT_SPACES = frozenset({"srgb", "b-w", "multiband"})
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,8 @@ def _premultiplied(image: pyvips.Image) -> pyvips.Image:
     libvips' premultiply, which works in floats; the pixels are then held whole."""
     pixel_format = image.format
     size = image.width * image.height * image.bands
-    if pixel_format != "uchar" or size > MAX_WEIGHED_IN_MEMORY:
+    eight_bit = pixel_format == "uchar" and image.interpretation in EIGHT_BIT_SPACES
+    if not eight_bit or size > MAX_WEIGHED_IN_MEMORY:
         return image.premultiply().cast(pixel_format)
     pixels = premultiply(image.write_to_memory(), image.bands)
     weighted = pyvips.Image.new_from_memory(pixels, image.width, image.height, image.bands, "uchar")

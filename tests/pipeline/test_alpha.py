@@ -60,6 +60,17 @@ def test_weighing_in_memory_resamples_as_libvips_and_keeps_the_metadata(monkeypa
     assert (ours.interpretation, ours.xres) == (image.interpretation, image.xres)
 
 
+@pytest.mark.parametrize("space", ["srgb", "rgb16", "scrgb"])
+def test_eight_bit_pixels_tagged_with_any_colour_space_resample_as_libvips_has_them(
+    monkeypatch, space
+):
+    """libvips' premultiply takes alpha as out of 65,535 in 16-bit spaces, even in 8 bits."""
+    image = see_through_photo().copy(interpretation=space)
+    ours = resample(image, 50, 50).write_to_memory()
+    monkeypatch.setattr(resample_module, "MAX_WEIGHED_IN_MEMORY", 0)
+    assert ours == resample(image, 50, 50).write_to_memory()
+
+
 def test_a_see_through_png_keeps_its_profile_through_a_resize(render):
     out = pyvips.Image.new_from_buffer(render(png(see_through_photo()), "width=40").body, "")
     assert out.width == 40 and out.bands == 4

@@ -61,11 +61,21 @@ def test_metadata_is_what_libvips_writes(keep):
 
 
 @pytest.mark.parametrize("keep", [KEEP.ICC, KEEP.ALL])
-def test_without_exif_or_xmp_the_profile_is_all_that_is_kept(keep):
-    image = PHOTO.icc_transform("p3", input_profile="srgb").cast("uchar")
-    ours = metadata(encode_still(image, 80, 4, keep))
-    assert ours == {b"ICCP": image.get("icc-profile-data")}
+def test_an_image_without_metadata_keeps_none(keep):
     assert metadata(encode_still(PHOTO, 80, 4, keep)) == {}
+
+
+@pytest.mark.parametrize(
+    ("image", "profile"),
+    [(PHOTO.colourspace("b-w"), "sgrey"), (PHOTO, "sgrey"), (PHOTO, "cmyk")],
+    ids=["grey-with-grey", "rgb-with-grey", "rgb-with-cmyk"],
+)
+def test_a_profile_that_does_not_fit_webp_is_left_out_as_libvips_leaves_it(image, profile):
+    image = image.copy()
+    image.set_type(pyvips.GValue.blob_type, "icc-profile-data", pyvips.Image.profile_load(profile))
+    ours = metadata(encode_still(image, 80, 4, KEEP.ALL))
+    assert b"ICCP" not in ours
+    assert ours == metadata(image.webpsave_buffer(Q=80, effort=4, keep=KEEP.ALL))
 
 
 def test_exif_gives_the_image_size_and_reads_back():
@@ -120,3 +130,5 @@ def test_only_still_eight_bit_images_that_webp_can_hold_are_taken():
     assert not handles(frames)
     assert not handles(PHOTO.cast("ushort"))
     assert not handles(solid(16384, 1, (0, 0, 0)))
+    assert not handles(PHOTO.colourspace("cmyk"))
+    assert not handles(PHOTO.colourspace("lab").cast("uchar"))
