@@ -39,7 +39,7 @@ weigh(const uint8_t *in, uint8_t *out, Py_ssize_t pixels, int bands)
     }
 }
 
-/* The common case, four bands, unrolled. */
+/* The common case, four bands, unrolled; an opaque pixel is copied as it is. */
 static void
 weigh_rgba(const uint8_t *in, uint8_t *out, Py_ssize_t pixels)
 {

@@ -35,7 +35,8 @@ SHORT, LONG = 3, 4
 
 
 def handles(image: pyvips.Image) -> bool:
-    """Whether the image is one this encoder takes: a still 8-bit image WebP can hold."""
+    """Whether the image is one this encoder takes: a still 8-bit sRGB or grey image WebP can
+    hold, where Pillow writes WebP at all."""
     still = not image.get_typeof("page-height") or image.get("page-height") == image.height
     sides_fit = image.width <= MAX_SIDE and image.height <= MAX_SIDE
     pixels = image.format == "uchar" and image.coding == "none" and image.bands in PIL_MODES
@@ -59,7 +60,7 @@ def _metadata(image: pyvips.Image, keep: int) -> dict[str, bytes]:
     libvips writes them for one pixel that carries the same metadata, and leaves out a profile
     that does not fit WebP's RGB; only the EXIF block's pixel dimensions describe the pixel, and
     are set to the image's own. An image with none of the three keeps nothing: libvips would
-    add an EXIF block of its resolution alone, which is left out, as is that pixel's 0.8 ms.
+    add an EXIF block of its resolution alone, which is left out, as is that pixel's 1 ms.
     """
     if keep == pyvips.enums.ForeignKeep.NONE:
         return {}
