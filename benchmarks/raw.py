@@ -14,6 +14,7 @@ import pyvips
 from imgproxy.config import ServerSettings
 from imgproxy.memory import keep_freed_memory, limit_malloc_arenas
 from imgproxy.params.decode import DecodeOptions, decode
+from imgproxy.pipeline._labs import tone
 from imgproxy.pipeline.animation import solid_alpha, without_alpha
 from imgproxy.pipeline.context import RenderOptions
 from imgproxy.pipeline.detect import faces
@@ -22,6 +23,7 @@ from imgproxy.pipeline.gif import animated_gif
 from imgproxy.pipeline.resample import Span, resample, resample_frames
 from imgproxy.pipeline.run import execute
 from imgproxy.pipeline.sizing import RESAMPLE_HEADROOM
+from imgproxy.pipeline.tonal import Sharpening, sharpening_tables
 from imgproxy.pipeline.webp import encode_still
 
 RawFn = Callable[[bytes], bytes]
@@ -81,25 +83,25 @@ def face_crop_300(data: bytes) -> bytes:
 def tonal_chain_800(data: bytes) -> bytes:
     """brightness=0.2, contrast=0.2 on CIELAB lightness as one table over libvips' 16-bit
     CIELAB (LabS, lightness 0-32767), then sharp_amount=20 on the result, still in LabS, at
-    800 px."""
-    labs = shrunk_jpeg(data, 800).colourspace("labs")
-    mapped = labs.copy(format="ushort").maplut(_TONAL_TABLE)
-    sharp = mapped.copy(format="short", interpretation="labs").sharpen(sigma=1.0, m1=0.5, m2=2.0)
-    return sharp.colourspace("srgb").cast("uchar").jpegsave_buffer(Q=80, optimize_coding=True)
+    800 px: the conversions, table and unsharp mask in one pass over memory, as imgproxy's
+    `_labs` makes them."""
+    image = shrunk_jpeg(data, 800)
+    width, height = image.width, image.height
+    pixels = tone(image.write_to_memory(), width, height, _TONAL_CODES, *_SHARPENING)
+    toned = pyvips.Image.new_from_memory(pixels, width, height, 3, "uchar")
+    return toned.jpegsave_buffer(Q=80, optimize_coding=True)
 
 
-def _tonal_table() -> pyvips.Image:
-    """Band 0: LabS lightness after brightness=0.2 then contrast=0.2, each clamped to 0-100;
-    bands 1 and 2 (a and b, read as unsigned): the code itself."""
-    codes = np.arange(65536)
-    lightness = np.minimum(codes, 32767) * (100 / 32767)
+def _tonal_codes() -> bytes:
+    """Each LabS lightness code after brightness=0.2 then contrast=0.2, each clamped to 0-100."""
+    lightness = np.minimum(np.arange(65536), 32767) * (100 / 32767)
     lightness = np.clip(lightness + 0.2 * lightness * (100 - lightness) / 100, 0, 100)
     lightness = np.clip((lightness - 50) * 2**0.2 + 50, 0, 100)
-    table = np.stack([np.rint(lightness * 327.67), codes, codes], axis=-1).astype(np.uint16)
-    return pyvips.Image.new_from_memory(table.tobytes(), 65536, 1, 3, "ushort")
+    return np.rint(lightness * 327.67).astype(np.uint16).tobytes()
 
 
-_TONAL_TABLE = _tonal_table()
+_TONAL_CODES = _tonal_codes()
+_SHARPENING = sharpening_tables(Sharpening(sigma=1.0, flat_slope=0.5, edge_slope=2.0))
 
 
 def animated_gif_320(data: bytes) -> bytes:

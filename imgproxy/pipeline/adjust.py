@@ -10,8 +10,10 @@ import pyvips
 
 from imgproxy.params.colors import RGBA
 from imgproxy.params.plan import Adjust
-from imgproxy.pipeline.colour import ImageOp, Lab, clamp, from_lab, lab_of, on_colour, to_lab
+from imgproxy.pipeline import tonal
+from imgproxy.pipeline.colour import Lab, clamp, from_lab, lab_of, on_colour, to_lab
 from imgproxy.pipeline.context import Context, Measurements
+from imgproxy.pipeline.tonal import Sharpening
 
 LEVEL_PERCENTILES = (0.5, 99.5)
 VIVID_CHROMA = 80.0
@@ -69,7 +71,7 @@ def tone(ctx: Context) -> None:
 def in_lab(
     rgb: pyvips.Image,
     steps: Iterable[tuple[LabOp, float]],
-    then: ImageOp | None = None,
+    then: Sharpening | None = None,
 ) -> pyvips.Image:
     """`steps` on CIELAB values of `rgb`, `then` on their result, still in CIELAB."""
     steps = list(steps)
@@ -82,11 +84,14 @@ def in_lab(
 
 
 def _lightness_mapped(
-    rgb: pyvips.Image, steps: list[tuple[LabOp, float]], then: ImageOp | None
+    rgb: pyvips.Image, steps: list[tuple[LabOp, float]], then: Sharpening | None
 ) -> pyvips.Image:
     """Steps that change lightness alone, as one table lookup on libvips' 16-bit CIELAB (LabS),
     where libvips' sharpen works too: one pass, where float lightness took two to six
-    operations a step, and the bands are never split and joined again."""
+    operations a step, and the bands are never split and joined again. 8-bit sRGB goes through
+    `tonal` in one pass over memory."""
+    if tonal.fits(rgb):
+        return tonal.toned(rgb, _lightness_codes(tuple(steps)), then)
     labs = rgb.colourspace("labs")
     # Read as unsigned, a and b keep their bits through the table's identity bands.
     mapped = labs.copy(format="ushort").maplut(_lightness_table(tuple(steps)))
@@ -105,6 +110,12 @@ def _lightness_table(steps: tuple[tuple[LabOp, float], ...]) -> pyvips.Image:
         curve = op(curve, value)
     lightness = (curve.L * (LABS_L_MAX / 100)).rint().cast("ushort")
     return lightness.bandjoin([codes, codes]).copy_memory()
+
+
+@functools.lru_cache(maxsize=LIGHTNESS_TABLES_KEPT)
+def _lightness_codes(steps: tuple[tuple[LabOp, float], ...]) -> bytes:
+    """Band 0 of `_lightness_table`: the 65,536 lightness codes, 16 bits each."""
+    return _lightness_table(steps)[0].write_to_memory()
 
 
 def sharpened_with_tone(a: Adjust) -> bool:
@@ -229,11 +240,15 @@ def blur(ctx: Context) -> None:
 def sharpen(ctx: Context) -> None:
     a = ctx.plan.adjust
     if a.sharp_amount and not sharpened_with_tone(a):
-        ctx.image = on_colour(ctx.image, _unsharp_mask(a))
+        sharpening = _unsharp_mask(a)
+        ctx.image = on_colour(ctx.image, lambda rgb: _sharpened(rgb, sharpening))
 
 
-def _unsharp_mask(a: Adjust) -> ImageOp:
-    """libvips' sharpen, which works on CIELAB lightness whatever the image's space."""
+def _sharpened(rgb: pyvips.Image, sharpening: Sharpening) -> pyvips.Image:
+    return tonal.toned(rgb, None, sharpening) if tonal.fits(rgb) else sharpening(rgb)
+
+
+def _unsharp_mask(a: Adjust) -> Sharpening:
+    """An unsharp mask on CIELAB lightness, whatever the image's space."""
     slope = a.sharp_amount * SHARP_SLOPE_PER_UNIT
-    sigma = a.sharp_radius * SHARP_SIGMA_PER_UNIT
-    return lambda image: image.sharpen(sigma=sigma, m1=slope / 4, m2=slope)
+    return Sharpening(a.sharp_radius * SHARP_SIGMA_PER_UNIT, slope / 4, slope)

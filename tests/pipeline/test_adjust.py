@@ -227,7 +227,9 @@ def test_steps_on_lightness_alone_match_float_cielab_within_a_level(steps, monke
     exact = _on_float_lab(rgb, steps).cast("uchar").numpy().astype(int)
     assert tabled.shape == exact.shape == (128, 128, 3)
     assert np.abs(tabled - exact).max() <= 1
-    assert (tabled != exact).mean() < 0.02
+    # The table goes through `tonal`, which rounds to the nearest 8-bit value exactly; libvips'
+    # way back from CIELAB lands a level off for about one value in seven (test_tonal).
+    assert (tabled != exact).mean() < 0.2
 
 
 def test_the_lightness_table_maps_l_and_passes_a_and_b_through():
