@@ -222,6 +222,7 @@ def test_steps_on_lightness_alone_match_float_cielab_within_a_level(steps, monke
     monkeypatch.setattr(
         adjust, "_lightness_table", lambda s: tables.append(s) or LIGHTNESS_TABLE(s)
     )
+    adjust._lightness_codes.cache_clear()
     tabled = adjust.in_lab(rgb, steps).cast("uchar").numpy().astype(int)
     assert tables == [tuple(steps)]
     exact = _on_float_lab(rgb, steps).cast("uchar").numpy().astype(int)
