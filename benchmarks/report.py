@@ -67,6 +67,8 @@ class Results:
     # Case 1's JPEG decode alone by DCT shrink factor, in as many threads as render slots:
     # 8 is the fastest decode to 400 px, 4 the one our default pipeline does.
     decode_limits: dict[int, float] = field(default_factory=dict)
+    # The shrink-8 decode by libvips' loader: the machine's speed beside earlier runs.
+    libvips_decode: float | None = None
     fidelity: list[Fidelity] = field(default_factory=list)
     # SSIM before encoding of detailed originals under each shrink_on_load.
     detail: list[Detail] = field(default_factory=list)
@@ -241,6 +243,11 @@ def _extras(results: Results) -> list[str]:
         lines.append(
             f"- case 1's JPEG decode alone (shrink {shrink}, {results.cores} threads): "
             f"{limit:.1f} ops/s"
+        )
+    if results.libvips_decode:
+        lines.append(
+            f"- the same by libvips' loader (shrink 8, {results.cores} threads): "
+            f"{results.libvips_decode:.1f} ops/s"
         )
     if results.hit and results.bare:
         lines.append(

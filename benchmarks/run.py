@@ -139,6 +139,9 @@ def imgproxy_section(
             results.decode_limits[shrink] = raw.throughput(
                 decode, inputs["large.jpg"], CORES, seconds
             )
+        results.libvips_decode = raw.throughput(
+            raw.libvips_decode_only, inputs["large.jpg"], CORES, seconds
+        )
         results.cases = [case_row(case, inputs, server.base, bare.base, seconds) for case in cases]
         if quick:
             return

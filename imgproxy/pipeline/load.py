@@ -8,6 +8,7 @@ from typing import Any
 import pyvips
 
 from imgproxy.errors import SourceTooLarge, UndecodableImage
+from imgproxy.pipeline import jpegload
 from imgproxy.pipeline.animation import frames_to_load
 from imgproxy.pipeline.context import Context, SourceInfo
 from imgproxy.pipeline.quality import estimate_jpeg_quality
@@ -51,6 +52,9 @@ def load(ctx: Context) -> None:
     options = _load_options(ctx, info, width, height)
     ctx.shrink = options.get("shrink", 1)
     image = open_image(ctx.data, **options)
+    if info.format == "jpeg" and ctx.frames == 1:
+        size = (info.width, info.height)
+        image = jpegload.decoded(ctx.data, image, size, ctx.shrink, options["access"])
     if info.orientation > 1:
         image = image.autorot() if g.autorotate else _without_orientation(image)
         if g.autorotate:
