@@ -310,7 +310,10 @@ tone(PyObject *self, PyObject *args, PyObject *kwargs)
         return NULL;
     PyObject *out = NULL;
     int16_t *labs = NULL;
-    const Py_ssize_t count = width > 0 && height > 0 ? width * height : 0;
+    /* Sides whose product, times the 14 bytes a pixel takes at most, would not fit are refused
+     * before any arithmetic on them. */
+    const int sides_fit = width > 0 && height > 0 && width <= PY_SSIZE_T_MAX / 16 / height;
+    const Py_ssize_t count = sides_fit ? width * height : 0;
     const Py_ssize_t tap_count = taps.buf ? taps.len / (Py_ssize_t) sizeof(int32_t) : 0;
     if (count == 0 || pixels.len != 3 * count) {
         PyErr_SetString(PyExc_ValueError, "pixels must be width x height pixels of 3 bytes");
@@ -349,12 +352,9 @@ tone(PyObject *self, PyObject *args, PyObject *kwargs)
 done:
     free(labs);
     PyBuffer_Release(&pixels);
-    if (lightness.buf)
-        PyBuffer_Release(&lightness);
-    if (taps.buf)
-        PyBuffer_Release(&taps);
-    if (boost.buf)
-        PyBuffer_Release(&boost);
+    PyBuffer_Release(&lightness);
+    PyBuffer_Release(&taps);
+    PyBuffer_Release(&boost);
     return out;
 }
 

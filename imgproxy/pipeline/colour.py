@@ -8,7 +8,7 @@ from typing import NamedTuple
 import pyvips
 
 from imgproxy.params.colors import RGBA
-from imgproxy.pipeline.tonal import MAX_TONED_IN_MEMORY
+from imgproxy.pipeline import tonal
 
 ImageOp = Callable[[pyvips.Image], pyvips.Image]
 
@@ -24,9 +24,9 @@ class Lab(NamedTuple):
 def on_colour(image: pyvips.Image, fn: ImageOp) -> pyvips.Image:
     """Apply `fn` to the sRGB colour bands of `image`; alpha is kept as it was.
 
-    An image with alpha that `tonal` may take is held in memory first: `tonal` reads the colour
-    whole, and a sequential original cannot be read a second time for the alpha."""
-    if image.hasalpha() and image.width * image.height * image.bands <= MAX_TONED_IN_MEMORY:
+    An image with alpha whose colour `tonal` may take is held in memory first: `tonal` reads the
+    colour whole, and a sequential original cannot be read a second time for the alpha."""
+    if image.hasalpha() and tonal.holds(image.width, image.height):
         image = image.copy_memory()
     alpha = image[image.bands - 1] if image.hasalpha() else None
     colour = image.extract_band(0, n=image.bands - 1) if alpha is not None else image

@@ -43,8 +43,13 @@ def fits(image: pyvips.Image) -> bool:
         and image.bands == 3
         and image.coding == "none"
         and image.interpretation == "srgb"
-        and image.width * image.height * 3 <= MAX_TONED_IN_MEMORY
+        and holds(image.width, image.height)
     )
+
+
+def holds(width: int, height: int) -> bool:
+    """Whether the colour of an image of this size is small enough for `_labs` to hold."""
+    return width * height * 3 <= MAX_TONED_IN_MEMORY
 
 
 def toned(

@@ -230,7 +230,7 @@ def test_steps_on_lightness_alone_match_float_cielab_within_a_level(steps, monke
     assert np.abs(tabled - exact).max() <= 1
     # The table goes through `tonal`, which rounds to the nearest 8-bit value exactly; libvips'
     # way back from CIELAB lands a level off for about one value in seven (test_tonal).
-    assert (tabled != exact).mean() < 0.2
+    assert (tabled != exact).mean() < 0.17
 
 
 def test_the_lightness_table_maps_l_and_passes_a_and_b_through():

@@ -91,7 +91,7 @@ def test_within_a_level_of_libvips_conversions_and_sharpen(sharpening):
     assert got.shape == expected.shape == (256, 256, 3)
     assert np.abs(got - expected).max() <= 1
     # libvips' own way back lands a level off for about one value in seven.
-    assert (got != expected).mean() < 0.2
+    assert (got != expected).mean() < 0.15
 
 
 def test_sharpening_darkens_before_an_edge_and_brightens_after_it():
@@ -140,6 +140,7 @@ def test_only_small_eight_bit_srgb_without_alpha_is_taken(image, taken):
     ("arguments", "message"),
     [
         ((bytes(11), 2, 2), "width x height"),
+        ((bytes(12), 2**62 + 1, 4, None, np.ones(1, np.int32).tobytes(), bytes(131072)), "width"),
         ((bytes(12), 2, 2, bytes(10)), "lightness"),
         ((bytes(12), 2, 2, None, np.ones(3, np.int32).tobytes()), "taps"),
         ((bytes(12), 2, 2, None, np.ones(2, np.int32).tobytes(), bytes(131072)), "taps"),
@@ -150,6 +151,17 @@ def test_only_small_eight_bit_srgb_without_alpha_is_taken(image, taken):
 def test_bad_arguments_are_refused(arguments, message):
     with pytest.raises(ValueError, match=message):
         tone(*arguments)
+
+
+def test_a_see_through_png_whose_colour_alone_fits_is_read_once(render, monkeypatch):
+    # Its four bands are over the limit, its three colour bands under it.
+    monkeypatch.setattr(tonal, "MAX_TONED_IN_MEMORY", 64 * 64 * 3)
+    rgba = astronaut().resize(0.125).bandjoin(200).copy(interpretation="srgb")
+    out = pyvips.Image.new_from_buffer(
+        render(png(rgba), "brightness=0.3&sharp_amount=40&format=png").body, ""
+    )
+    assert (out.width, out.height, out.bands) == (64, 64, 4)
+    assert (out.numpy()[..., 3] == 200).all()
 
 
 def test_a_see_through_png_is_toned_and_sharpened_with_its_alpha(render):
