@@ -3,7 +3,6 @@ same encoder settings and as many threads as the server has render slots."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,11 +10,11 @@ from urllib.parse import parse_qsl
 
 import numpy as np
 import pyvips
-import simplejpeg
 
 from imgproxy.config import ServerSettings
 from imgproxy.memory import keep_freed_memory, limit_malloc_arenas
 from imgproxy.params.decode import DecodeOptions, decode
+from imgproxy.pipeline import jpegload
 from imgproxy.pipeline._labs import tone
 from imgproxy.pipeline.animation import solid_alpha, without_alpha
 from imgproxy.pipeline.context import RenderOptions
@@ -39,33 +38,18 @@ def shrunk_jpeg(data: bytes, width: int) -> pyvips.Image:
     header = pyvips.Image.new_from_buffer(data, "")
     headroom = RESAMPLE_HEADROOM["fine"]
     shrink = next((s for s in (8, 4, 2) if header.width // s >= headroom * width), 1)
-    if shrink > 1:
-        image = _decoded(data, header.width, header.height, shrink)
-    else:
-        image = pyvips.Image.new_from_buffer(data, "", access="sequential")
+    image = pyvips.Image.new_from_buffer(data, "", shrink=shrink, access="sequential")
+    size = (header.width, header.height)
+    image = jpegload.decoded(data, image, size, shrink, "sequential")
     height = max(1, round(header.height * width / header.width))
     return resample(image, width, height, Span(header.width / shrink, header.height / shrink))
-
-
-def _decoded(data: bytes, width: int, height: int, shrink: int) -> pyvips.Image:
-    """The colour JPEG at 1/`shrink` by simplejpeg, its sides rounded down as libvips rounds
-    them."""
-    pixels = _scaled_pixels(data, width, height, shrink)
-    image = pyvips.Image.new_from_memory(pixels.data, pixels.shape[1], pixels.shape[0], 3, "uchar")
-    return image.crop(0, 0, width // shrink, height // shrink)
-
-
-def _scaled_pixels(data: bytes, width: int, height: int, shrink: int) -> np.ndarray:
-    return simplejpeg.decode_jpeg(
-        data, min_width=math.ceil(width / shrink), min_height=math.ceil(height / shrink)
-    )
 
 
 def jpeg_decode_only(data: bytes, shrink: int = 8) -> bytes:
     """Case 1's decode alone, DCT-scaled by `shrink`, by the decoder imgproxy uses there
     (libjpeg-turbo through simplejpeg): what no server of this case can beat."""
     header = pyvips.Image.new_from_buffer(data, "")
-    return bytes(_scaled_pixels(data, header.width, header.height, shrink)[:1, :1])
+    return bytes(jpegload.scaled_pixels(data, (header.width, header.height), shrink)[:1, :1])
 
 
 def libvips_decode_only(data: bytes, shrink: int = 8) -> bytes:

@@ -40,18 +40,27 @@ def decoded(
     colour_space, bands = space
     if lazy.bands != bands or lazy.width * lazy.height * bands > MAX_DECODED_IN_MEMORY:
         return lazy
-    # libjpeg-turbo rounds a scaled side up where libvips rounds it down.
-    scaled = (math.ceil(size[0] / shrink), math.ceil(size[1] / shrink))
     try:
-        pixels = simplejpeg.decode_jpeg(
-            data, colorspace=colour_space, min_width=scaled[0], min_height=scaled[1]
-        )
+        pixels = scaled_pixels(data, size, shrink, colour_space)
     except ValueError:
         return lazy
     # From a block's width on, each scale gives its own size: the size tells the scale.
-    if pixels.shape[:2] != (scaled[1], scaled[0]):
+    if pixels.shape[:2] != scaled_size(size, shrink)[::-1]:
         return lazy
     return with_fields_of(_image_of(pixels).crop(0, 0, lazy.width, lazy.height), lazy)
+
+
+def scaled_pixels(
+    data: bytes, size: tuple[int, int], shrink: int, colour_space: str = "RGB"
+) -> np.ndarray:
+    """The JPEG `data` (stored `size`) decoded at 1/`shrink` by simplejpeg."""
+    width, height = scaled_size(size, shrink)
+    return simplejpeg.decode_jpeg(data, colorspace=colour_space, min_width=width, min_height=height)
+
+
+def scaled_size(size: tuple[int, int], shrink: int) -> tuple[int, int]:
+    """libjpeg-turbo's size at 1/`shrink`: it rounds a side up where libvips rounds it down."""
+    return math.ceil(size[0] / shrink), math.ceil(size[1] / shrink)
 
 
 def _image_of(pixels: np.ndarray) -> pyvips.Image:
