@@ -42,16 +42,21 @@ typedef struct {
     int pending;
 } Bits;
 
+/* Appends `code` of `size` bits. All 8 bytes of the pending bits are stored each time, without a
+ * branch, and the bytes past the last whole one are stored over by the next code: `out` has
+ * room for 8 bytes past the codes (`lzw_bound`). */
 static inline void
 put_code(Bits *b, uint32_t code, int size)
 {
     b->bits |= (uint64_t) code << b->pending;
     b->pending += size;
-    while (b->pending >= 8) {
-        b->out[b->used++] = (uint8_t) b->bits;
-        b->bits >>= 8;
-        b->pending -= 8;
-    }
+    uint64_t bits = b->bits;
+    for (int i = 0; i < 8; i++, bits >>= 8)
+        b->out[b->used + i] = (uint8_t) bits;
+    const int whole = b->pending >> 3;
+    b->used += whole;
+    b->bits >>= whole << 3;
+    b->pending &= 7;
 }
 
 static inline uint32_t
@@ -67,10 +72,10 @@ drawn(const uint8_t *pixels, const uint8_t *canvas, int see_through, size_t i)
     return canvas && pixels[i] == canvas[i] ? (uint32_t) see_through : pixels[i];
 }
 
-/* The LZW codes of `pixels` (each below 2 ** `min_size`; where equal to `canvas`, if given,
- * `see_through`) as bytes in `out`, which holds at least `lzw_bound` bytes; how many it took. */
-static size_t
-lzw_codes(const uint8_t *pixels, const uint8_t *canvas, int see_through, size_t n, int min_size,
+/* `lzw_codes`' loop, built twice: with a canvas and without one, so that the loop without one
+ * does not test for it at every pixel. */
+static inline __attribute__((always_inline)) size_t
+lzw_run(const uint8_t *pixels, const uint8_t *canvas, int see_through, size_t n, int min_size,
     Table *table, uint8_t *out)
 {
     const uint32_t clear = 1u << min_size, end = clear + 1;
@@ -112,12 +117,23 @@ lzw_codes(const uint8_t *pixels, const uint8_t *canvas, int see_through, size_t 
     return b.used;
 }
 
+/* The LZW codes of `pixels` (each below 2 ** `min_size`; where equal to `canvas`, if given,
+ * `see_through`) as bytes in `out`, which holds at least `lzw_bound` bytes; how many it took. */
+static size_t
+lzw_codes(const uint8_t *pixels, const uint8_t *canvas, int see_through, size_t n, int min_size,
+    Table *table, uint8_t *out)
+{
+    if (canvas)
+        return lzw_run(pixels, canvas, see_through, n, min_size, table, out);
+    return lzw_run(pixels, NULL, see_through, n, min_size, table, out);
+}
+
 /* At most one code of 12 bits per pixel, besides the first clear code, the end code and one
- * clear code per 4,094 codes. */
+ * clear code per 4,094 codes; and 8 bytes that `put_code` stores past the last code. */
 static size_t
 lzw_bound(size_t n)
 {
-    return (n + 3 + n / 4094) * MAX_CODE_BITS / 8 + 2;
+    return (n + 3 + n / 4094) * MAX_CODE_BITS / 8 + 2 + 8;
 }
 
 /* `codes` cut into sub-blocks after the code size byte, with the empty block at the end. */

