@@ -93,8 +93,9 @@ def _native() -> Callable[[pyvips.Image], list[Detection]] | None:
 
 
 def _bgr(rgb: pyvips.Image) -> bytes:
-    """The pixels of 8-bit RGB `rgb` with blue first, as the model takes them: reversed in
-    NumPy, in half the time of libvips' band extractions and join."""
+    """The pixels of 8-bit RGB `rgb` with blue first, as the model takes them: reversed by
+    NumPy after one copy out of libvips. libvips' band extractions and join took about 1 ms
+    more on the 640 px view."""
     pixels = np.frombuffer(rgb.write_to_memory(), np.uint8).reshape(rgb.height, rgb.width, 3)
     return pixels[:, :, ::-1].tobytes()
 
