@@ -234,7 +234,9 @@ def blur(ctx: Context) -> None:
     amount = ctx.plan.adjust.blur
     if amount:
         sigma = BLUR_MIN_SIGMA + amount * BLUR_SIGMA_PER_UNIT
-        ctx.image = on_colour(ctx.image, lambda rgb: rgb.gaussblur(sigma, min_ampl=0.1))
+        ctx.image = on_colour(
+            ctx.image, lambda rgb: rgb.gaussblur(sigma, min_ampl=0.1), may_tone=False
+        )
 
 
 def sharpen(ctx: Context) -> None:

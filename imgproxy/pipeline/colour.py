@@ -21,12 +21,14 @@ class Lab(NamedTuple):
     b: pyvips.Image
 
 
-def on_colour(image: pyvips.Image, fn: ImageOp) -> pyvips.Image:
+def on_colour(image: pyvips.Image, fn: ImageOp, *, may_tone: bool = True) -> pyvips.Image:
     """Apply `fn` to the sRGB colour bands of `image`; alpha is kept as it was.
 
-    An image with alpha whose colour `tonal` may take is held in memory first: `tonal` reads the
-    colour whole, and a sequential original cannot be read a second time for the alpha."""
-    if image.hasalpha() and tonal.holds(image.width, image.height):
+    Where `fn` may go through `tonal`, an image with alpha whose colour `tonal` may take is held
+    in memory first: `tonal` reads the colour whole, and a sequential original cannot be read a
+    second time for the alpha. Steps made of libvips' own operations alone (`may_tone=False`)
+    read both as one stream and need no copy."""
+    if may_tone and image.hasalpha() and tonal.holds(image.width, image.height):
         image = image.copy_memory()
     alpha = image[image.bands - 1] if image.hasalpha() else None
     colour = image.extract_band(0, n=image.bands - 1) if alpha is not None else image

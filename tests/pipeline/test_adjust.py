@@ -268,3 +268,12 @@ def test_brightness_keeps_the_hue_of_blue_and_green():
     hue = np.degrees(np.arctan2(after[..., 2], after[..., 1]))
     hue_before = np.degrees(np.arctan2(before[..., 2], before[..., 1]))
     assert np.abs(hue - hue_before).max() < 4
+
+
+def test_blur_softens_the_colour_of_a_see_through_png_and_keeps_its_alpha(render):
+    out = pyvips.Image.new_from_buffer(
+        render(png(transparent_square(400)), "blur=5&format=png").body, ""
+    )
+    pixels = out.numpy()
+    assert out.bands == 4 and pixels[10, 10, 3] == 0 and pixels[200, 100, 3] == 255
+    assert pixels[200, 200, 0] > 245 and pixels[200, 100, 0] < 200 and pixels[200, 98, 0] > 10
