@@ -16,7 +16,7 @@ from imgproxy.memory import keep_freed_memory, limit_malloc_arenas
 from imgproxy.params.decode import DecodeOptions, decode
 from imgproxy.pipeline import jpegload
 from imgproxy.pipeline._labs import tone
-from imgproxy.pipeline.animation import solid_alpha, without_alpha
+from imgproxy.pipeline.animation import decoded, without_alpha
 from imgproxy.pipeline.context import RenderOptions
 from imgproxy.pipeline.detect import faces
 from imgproxy.pipeline.encode import WEBP_EFFORT
@@ -118,14 +118,13 @@ _SHARPENING = sharpening_tables(Sharpening(sigma=1.0, flat_slope=0.5, edge_slope
 
 
 def animated_gif_320(data: bytes) -> bytes:
-    """Every frame decoded and resized, then one palette for all of them, as imgproxy does: the
-    frames shrink together in two passes that cross no frame border (libvips' thumbnail of the
-    whole strip would let the filter cross them), alpha that is opaque everywhere resized as a
-    band and dropped."""
-    strip = pyvips.Image.new_from_buffer(data, "", n=-1).copy_memory()
+    """Every frame decoded (by imgproxy's GIF decoder, as the pipeline does) and resized, then
+    one palette for all of them, as imgproxy does: the frames shrink together in two passes that
+    cross no frame border (libvips' thumbnail of the whole strip would let the filter cross
+    them), alpha that is opaque everywhere resized as a band and dropped."""
+    strip, opaque = decoded(pyvips.Image.new_from_buffer(data, "", n=-1), data, "gif")
     count = strip.height // strip.get("page-height")
     height = max(1, round(strip.height / count * 320 / strip.width))
-    opaque = solid_alpha(strip)
     resized = resample_frames(strip, count, 320, height, weighted=not opaque).copy_memory()
     return animated_gif(without_alpha(resized) if opaque else resized, count)
 

@@ -7,6 +7,7 @@ import sys
 import pyvips
 
 from imgproxy.errors import SourceTooLarge, UndecodableImage
+from imgproxy.pipeline import gifload
 from imgproxy.pipeline.context import RenderOptions, SourceInfo
 
 ANIMATED_OUTPUTS = ("gif", "webp", "mp4", "auto")
@@ -30,9 +31,15 @@ def frames_to_load(wanted: str | None, info: SourceInfo, options: RenderOptions)
     return info.pages
 
 
-def decoded(strip: pyvips.Image) -> pyvips.Image:
-    """A tall strip of frames decoded once, so that every step may read it in any order. GIF
-    frames load with alpha even when no pixel is see-through: `solid_alpha` tells."""
+def decoded(strip: pyvips.Image, data: bytes, fmt: str) -> tuple[pyvips.Image, bool]:
+    """A tall strip of frames decoded once from `data`, a file of format `fmt`, so that every
+    step may read it in any order, and whether it may be taken as opaque. GIF frames load with
+    alpha even when no pixel is see-through: `solid_alpha` tells, or imgproxy's own GIF decoder
+    as it decodes them."""
+    if fmt == "gif":
+        found = gifload.decoded(data, strip)
+        if found is not None:
+            return found
     try:
         strip = strip.copy_memory()
     except pyvips.Error as exc:
@@ -41,7 +48,7 @@ def decoded(strip: pyvips.Image) -> pyvips.Image:
     # one: steps that read frames side by side would then read each line many times over.
     strip = strip.copy()
     strip.remove(SEQUENTIAL)
-    return strip
+    return strip, solid_alpha(strip)
 
 
 def split(strip: pyvips.Image, count: int) -> list[pyvips.Image]:

@@ -66,8 +66,8 @@ def _each_frame(ctx: Context, spent: list[float]) -> pyvips.Image:
     """Every step on every frame, so that frames keep one size and their delays; the frames'
     contexts share one Measurements, so statistics come from the first frame."""
     started = time.perf_counter()
-    strip = animation.decoded(ctx.image)
-    opaque = animation.solid_alpha(strip)
+    assert ctx.info is not None
+    strip, opaque = animation.decoded(ctx.image, ctx.data, ctx.info.format)
     resizing = time.perf_counter()
     strip = geometry.resize_frames(ctx, strip, weighted=not opaque)
     if opaque:

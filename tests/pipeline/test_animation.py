@@ -554,8 +554,16 @@ def test_an_image_without_alpha_has_no_solid_alpha():
     assert not solid_alpha(solid(4, 4, (*RED,)))
 
 
-def test_a_decoded_strip_reads_in_any_order():
-    """The loader's mark of a top-to-bottom read is dropped once the frames are in memory."""
-    loaded = pyvips.Image.new_from_buffer(GIF, "", n=-1, access="sequential")
+@pytest.mark.parametrize("fmt, data", [("gif", GIF), ("webp", WEBP)])
+def test_a_decoded_strip_reads_in_any_order(fmt, data):
+    """The loader's mark of a top-to-bottom read is dropped once the frames are in memory, and
+    the strip keeps the loader's fields, whichever decoder read it."""
+    loaded = pyvips.Image.new_from_buffer(data, "", n=-1, access="sequential")
     assert loaded.get_typeof("vips-sequential")
-    assert not decoded(loaded).get_typeof("vips-sequential")
+    strip, opaque = decoded(loaded, data, fmt)
+    assert not strip.get_typeof("vips-sequential")
+    assert opaque
+    assert (strip.width, strip.height, strip.bands) == (80, 240, 4)
+    assert strip.get("page-height") == 60
+    assert list(strip.get("delay")) == list(loaded.get("delay"))
+    assert np.array_equal(strip.numpy(), loaded.numpy())
