@@ -1,5 +1,5 @@
 """The compiled modules: animation frames mapped to a palette (imgproxy/pipeline/_palette.c),
-GIF frames packed with LZW (imgproxy/pipeline/_gifpack.c), animated GIFs decoded
+GIF frames packed with LZW (imgproxy/pipeline/_gifpack.c), GIFs decoded
 (imgproxy/pipeline/_gifload.c), colour weighted by alpha
 (imgproxy/pipeline/_alpha.c) and the tonal block through 16-bit CIELAB
 (imgproxy/pipeline/_labs.c). Everything else about the package is in pyproject.toml."""

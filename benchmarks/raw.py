@@ -126,7 +126,7 @@ def animated_gif_320(data: bytes) -> bytes:
     count = strip.height // strip.get("page-height")
     height = max(1, round(strip.height / count * 320 / strip.width))
     resized = resample_frames(strip, count, 320, height, weighted=not opaque).copy_memory()
-    return animated_gif(without_alpha(resized) if opaque else resized, count)
+    return animated_gif(without_alpha(resized) if opaque and resized.hasalpha() else resized, count)
 
 
 def quality_fixed_800(data: bytes) -> bytes:

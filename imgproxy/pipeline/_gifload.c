@@ -1,5 +1,6 @@
-/* The frames of an animated GIF decoded into one strip of RGBA frames, each the whole canvas as
- * libvips' GIF loader composes it:
+/* The first frames of a GIF (all of an animation's, or a still's one) decoded into one strip of
+ * frames, each the whole canvas as libvips' GIF loader composes it, as RGBA or, without the
+ * alpha, as RGB (`Layout`):
  *
  * - the canvas starts see-through (every byte 0);
  * - a frame's pixels go on the canvas through its local colour table, or else the global one,
@@ -16,7 +17,8 @@
  * written: the string a new code stands for is the one written just before, followed by the
  * first index of the one written now, so it lies in the output already, and a copy of 8 bytes
  * at a time (the buffers keep room for the bytes copied past a string's end) replaces the walk
- * along a chain of prefixes.
+ * along a chain of prefixes. Each frame is drawn on one canvas kept from frame to frame, then
+ * copied out to its place in the strip.
  *
  * Anything else — a logical screen of another size than the loader reports, a frame reaching
  * past the canvas or empty, a code size outside 2-8, codes that end or stop before the frame is
@@ -46,7 +48,14 @@
 #define GRAPHIC_CONTROL 0xf9
 #define COMMENT 0xfe
 
-typedef enum { DONE, OUTSIDE, NO_MEMORY } Outcome;
+/* What a decode gave: every frame, or a file left to libvips, or no memory, or a see-through
+ * pixel where the strip was to hold colour alone (RGB_IF_OPAQUE), which decodes again as RGBA. */
+typedef enum { DONE, OUTSIDE, NO_MEMORY, SEE_THROUGH } Outcome;
+
+/* The strip's pixels: RGBA; RGB where every pixel of every frame is opaque, else RGBA; RGB, the
+ * alpha dropped whatever it is (libvips gives a GIF no alpha band when no frame has a
+ * see-through index). */
+typedef enum { RGBA, RGB_IF_OPAQUE, RGB } Layout;
 
 typedef struct {
     const uint8_t *data;
@@ -375,31 +384,53 @@ covers_canvas(const Frame *f, const Screen *s)
     return f->x == 0 && f->y == 0 && f->w == s->width && f->h == s->height;
 }
 
-/* The canvas before `f` is drawn, from the one after `before` was shown; whether it is opaque. */
+/* The canvas once `shown` has been shown and disposed of; whether it is opaque. */
 static int
-dispose(const Frame *before, Screen *s, uint32_t *canvas, const uint32_t *shown,
-    const Scratch *scratch, int opaque, int kept_opaque)
+dispose(const Frame *shown, const Screen *s, uint32_t *canvas, const Scratch *scratch,
+    int opaque, int kept_opaque)
 {
-    const size_t area = (size_t) s->width * s->height;
-    if (before->disposal == 3) {
-        memcpy(canvas, scratch->kept, area * 4);
+    if (shown->disposal == 3) {
+        memcpy(canvas, scratch->kept, (size_t) s->width * s->height * 4);
         return kept_opaque;
     }
-    memcpy(canvas, shown, area * 4);
-    if (before->disposal != 2)
+    if (shown->disposal != 2)
         return opaque;
-    fill_rect(before, canvas, s->width, before->see_through_flag ? 0 : s->background);
-    return opaque && !before->see_through_flag;
+    fill_rect(shown, canvas, s->width, shown->see_through_flag ? 0 : s->background);
+    return opaque && !shown->see_through_flag;
+}
+
+/* The canvas's pixels into `out`, without their alpha if `bands` is 3: two pixels at a time
+ * as one 64-bit number, each store of 8 bytes running 2 past the 6 it means, which the next
+ * one stores over; the last two pixels one by one. */
+static void
+emit(const uint32_t *canvas, size_t area, uint8_t *out, int bands)
+{
+    if (bands == 4) {
+        memcpy(out, canvas, area * 4);
+        return;
+    }
+    const uint8_t *from = (const uint8_t *) canvas;
+    size_t i = 0;
+    for (; i + 4 <= area; i += 2) {
+        uint64_t two;
+        memcpy(&two, from + 4 * i, 8);
+        const uint64_t colours = (two & 0xffffffu) | ((two >> 8) & 0xffffff000000u);
+        memcpy(out + 3 * i, &colours, 8);
+    }
+    for (; i < area; i++)
+        memcpy(out + 3 * i, from + 4 * i, 3);
 }
 
 static Outcome
-decode_frames(Reader *r, Screen *s, uint32_t frames, uint32_t *strip, int *opaque_out)
+decode_frames(Reader *r, Screen *s, uint32_t frames, uint8_t *strip, Layout layout, int *opaque_out)
 {
     const size_t area = (size_t) s->width * s->height;
+    const int bands = layout == RGBA ? 4 : 3;
     Scratch *scratch = calloc(1, sizeof *scratch);
     uint32_t *rows = malloc(sizeof *rows * s->height);
+    uint32_t *canvas = malloc(area * 4);
     Outcome outcome = NO_MEMORY;
-    if (!scratch || !rows)
+    if (!scratch || !rows || !canvas)
         goto out;
     scratch->codes = malloc(r->size + CHUNK);
     scratch->indices = malloc(ROOTS + area + OUT_SLACK);
@@ -408,10 +439,9 @@ decode_frames(Reader *r, Screen *s, uint32_t frames, uint32_t *strip, int *opaqu
     for (int i = 0; i < ROOTS; i++)
         scratch->indices[i] = (uint8_t) i;
     outcome = OUTSIDE;
-    Frame before = {0}, frame;
+    Frame shown = {0}, frame;
     int opaque = 0, kept_opaque = 0, every_opaque = 1;
     for (uint32_t k = 0; k < frames; k++) {
-        uint32_t *canvas = strip + k * area;
         if (!read_frame(r, s, &frame) || !available(r, 1))
             goto out;
         const int min_size = r->data[r->at++];
@@ -426,7 +456,7 @@ decode_frames(Reader *r, Screen *s, uint32_t frames, uint32_t *strip, int *opaqu
             memset(canvas, 0, area * 4);
             opaque = 0;
         } else if (!redrawn || frame.disposal == 3) {
-            opaque = dispose(&before, s, canvas, canvas - area, scratch, opaque, kept_opaque);
+            opaque = dispose(&shown, s, canvas, scratch, opaque, kept_opaque);
         }
         if (frame.disposal == 3) {
             if (!scratch->kept && !(scratch->kept = malloc(area * 4))) {
@@ -441,8 +471,13 @@ decode_frames(Reader *r, Screen *s, uint32_t frames, uint32_t *strip, int *opaqu
             opaque = table_opaque(&frame, min_size);
         if (!opaque || !table_opaque(&frame, min_size))
             opaque = all_opaque(canvas, area);
+        if (layout == RGB_IF_OPAQUE && !opaque) {
+            outcome = SEE_THROUGH;
+            goto out;
+        }
         every_opaque &= opaque;
-        before = frame;
+        emit(canvas, area, strip + k * area * bands, bands);
+        shown = frame;
     }
     *opaque_out = every_opaque;
     outcome = DONE;
@@ -454,43 +489,63 @@ out:
     }
     free(scratch);
     free(rows);
+    free(canvas);
+    return outcome;
+}
+
+/* One decode of `frames` frames into a new bytearray of `layout`'s pixels: DONE (with
+ * `*strip` and `*opaque` set), or why not. */
+static Outcome
+decode_into(const Py_buffer *data, uint32_t width, uint32_t height, uint32_t frames,
+    Layout layout, PyObject **strip, int *opaque)
+{
+    const size_t size = (size_t) width * height * frames * (layout == RGBA ? 4 : 3);
+    *strip = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t) size);
+    if (!*strip)
+        return NO_MEMORY;
+    Screen screen = {.width = width, .height = height};
+    Reader reader = {data->buf, (size_t) data->len, 0};
+    uint8_t *pixels = (uint8_t *) PyByteArray_AS_STRING(*strip);
+    Outcome outcome = OUTSIDE;
+    Py_BEGIN_ALLOW_THREADS
+    if (read_screen(&reader, &screen))
+        outcome = decode_frames(&reader, &screen, frames, pixels, layout, opaque);
+    Py_END_ALLOW_THREADS
+    if (outcome != DONE)
+        Py_CLEAR(*strip);
     return outcome;
 }
 
 static PyObject *
 decode(PyObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *keywords[] = {"data", "width", "height", "frames", NULL};
+    static char *keywords[] = {"data", "width", "height", "frames", "layout", NULL};
     Py_buffer data;
     unsigned int width, height, frames;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*III", keywords, &data, &width, &height,
-            &frames))
+    int layout = RGBA;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*III|i", keywords, &data, &width, &height,
+            &frames, &layout))
         return NULL;
-    PyObject *result = NULL;
+    PyObject *result = NULL, *strip = NULL;
+    int opaque = 0;
     const size_t area = (size_t) width * height;
     if (!LITTLE_ENDIAN_HOST || !width || !height || !frames || width > 65535 || height > 65535
-        || area > UINT32_MAX - ROOTS - OUT_SLACK) {
+        || area > UINT32_MAX - ROOTS - OUT_SLACK || layout < RGBA || layout > RGB) {
         result = Py_NewRef(Py_None);
         goto out;
     }
-    PyObject *strip = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t) (area * frames * 4));
-    if (!strip)
-        goto out;
-    Screen screen = {.width = width, .height = height};
-    Reader reader = {data.buf, (size_t) data.len, 0};
-    uint32_t *pixels = (uint32_t *) PyByteArray_AS_STRING(strip);
-    Outcome outcome = OUTSIDE;
-    int opaque = 0;
-    Py_BEGIN_ALLOW_THREADS
-    if (read_screen(&reader, &screen))
-        outcome = decode_frames(&reader, &screen, frames, pixels, &opaque);
-    Py_END_ALLOW_THREADS
-    if (outcome == DONE)
-        result = Py_BuildValue("(NO)", strip, opaque ? Py_True : Py_False);
-    else {
-        Py_DECREF(strip);
-        result = outcome == NO_MEMORY ? PyErr_NoMemory() : Py_NewRef(Py_None);
+    Outcome outcome = decode_into(&data, width, height, frames, layout, &strip, &opaque);
+    if (outcome == SEE_THROUGH) {
+        layout = RGBA;
+        outcome = decode_into(&data, width, height, frames, layout, &strip, &opaque);
     }
+    if (outcome == DONE)
+        result = Py_BuildValue("(NiO)", strip, layout == RGBA ? 4 : 3,
+            opaque || layout != RGBA ? Py_True : Py_False);
+    else if (outcome == NO_MEMORY)
+        result = PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    else
+        result = Py_NewRef(Py_None);
 out:
     PyBuffer_Release(&data);
     return result;
@@ -498,15 +553,16 @@ out:
 
 static PyMethodDef methods[] = {
     {"decode", (PyCFunction) (void (*)(void)) decode, METH_VARARGS | METH_KEYWORDS,
-        "decode(data, width, height, frames)\n--\n\n"
+        "decode(data, width, height, frames, layout=0)\n--\n\n"
         "The first `frames` frames of the GIF `data`, whose canvas is `width` x `height`, as "
-        "(a bytearray of RGBA frames one under the other, whether every pixel is opaque); None "
-        "when the file is one this module leaves to libvips."},
+        "(a bytearray of frames one under the other, their bands, whether every pixel is "
+        "opaque); None when the file is one this module leaves to libvips. `layout`: 0 RGBA, "
+        "1 RGB if every pixel is opaque else RGBA, 2 RGB (alpha dropped)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_gifload", "Animated GIFs decoded into a strip of RGBA frames.", -1,
+    PyModuleDef_HEAD_INIT, "_gifload", "GIF frames decoded into a strip of RGBA frames.", -1,
     methods,
 };
 

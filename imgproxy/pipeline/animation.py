@@ -37,7 +37,7 @@ def decoded(strip: pyvips.Image, data: bytes, fmt: str) -> tuple[pyvips.Image, b
     alpha even when no pixel is see-through: `solid_alpha` tells, or imgproxy's own GIF decoder
     as it decodes them."""
     if fmt == "gif":
-        found = gifload.decoded(data, strip)
+        found = gifload.decoded(data, strip, colour_if_opaque=True)
         if found is not None:
             return found
     try:

@@ -8,7 +8,7 @@ from typing import Any
 import pyvips
 
 from imgproxy.errors import SourceTooLarge, UndecodableImage
-from imgproxy.pipeline import jpegload
+from imgproxy.pipeline import gifload, jpegload
 from imgproxy.pipeline.animation import frames_to_load
 from imgproxy.pipeline.context import Context, SourceInfo
 from imgproxy.pipeline.quality import estimate_jpeg_quality
@@ -55,6 +55,8 @@ def load(ctx: Context) -> None:
     if info.format == "jpeg" and ctx.frames == 1:
         size = (info.width, info.height)
         image = jpegload.decoded(ctx.data, image, size, ctx.shrink, options["access"])
+    elif info.format == "gif" and ctx.frames == 1:
+        image = gifload.first_frame(ctx.data, image)
     if info.orientation > 1:
         image = image.autorot() if g.autorotate else _without_orientation(image)
         if g.autorotate:

@@ -70,7 +70,7 @@ def _each_frame(ctx: Context, spent: list[float]) -> pyvips.Image:
     strip, opaque = animation.decoded(ctx.image, ctx.data, ctx.info.format)
     resizing = time.perf_counter()
     strip = geometry.resize_frames(ctx, strip, weighted=not opaque)
-    if opaque:
+    if opaque and strip.hasalpha():
         strip = animation.without_alpha(strip)
     spent[LOAD] += resizing - started
     spent[RESIZE] += time.perf_counter() - resizing

@@ -554,16 +554,17 @@ def test_an_image_without_alpha_has_no_solid_alpha():
     assert not solid_alpha(solid(4, 4, (*RED,)))
 
 
-@pytest.mark.parametrize("fmt, data", [("gif", GIF), ("webp", WEBP)])
-def test_a_decoded_strip_reads_in_any_order(fmt, data):
+@pytest.mark.parametrize("fmt, data, bands", [("gif", GIF, 3), ("webp", WEBP, 4)])
+def test_a_decoded_strip_reads_in_any_order(fmt, data, bands):
     """The loader's mark of a top-to-bottom read is dropped once the frames are in memory, and
-    the strip keeps the loader's fields, whichever decoder read it."""
+    the strip keeps the loader's fields, whichever decoder read it; imgproxy's GIF decoder
+    leaves out alpha that is opaque everywhere."""
     loaded = pyvips.Image.new_from_buffer(data, "", n=-1, access="sequential")
     assert loaded.get_typeof("vips-sequential")
     strip, opaque = decoded(loaded, data, fmt)
     assert not strip.get_typeof("vips-sequential")
     assert opaque
-    assert (strip.width, strip.height, strip.bands) == (80, 240, 4)
+    assert (strip.width, strip.height, strip.bands) == (80, 240, bands)
     assert strip.get("page-height") == 60
     assert list(strip.get("delay")) == list(loaded.get("delay"))
-    assert np.array_equal(strip.numpy(), loaded.numpy())
+    assert np.array_equal(strip.numpy(), loaded.numpy()[..., :bands])

@@ -1,6 +1,7 @@
 """imgproxy's GIF decoder: every file it decodes comes out as libvips' loader composes it, pixel
 for pixel, with whether every pixel is opaque; files outside what it reads, damaged ones among
-them, are left to libvips; an animation renders to the same bytes whichever decoder read it."""
+them, are left to libvips; an animation, its first frame alone and a still GIF render to the
+same bytes whichever decoder read them."""
 
 from __future__ import annotations
 
@@ -35,18 +36,21 @@ def libvips_pixels(data: bytes) -> np.ndarray | None:
 
 
 def decoded_as_libvips(data: bytes) -> bool:
-    """Whether imgproxy's decoder read `data`; where it did, its pixels are libvips'."""
+    """Whether imgproxy's decoder read `data`; where it did, its pixels are libvips', with alpha
+    where libvips gives alpha, unless asked for colour alone where every pixel is opaque."""
     lazy = pyvips.Image.new_from_buffer(data, "", n=-1)
     expected = libvips_pixels(data)
-    found = gifload.decoded(data, lazy)
-    if expected is None or found is None:
-        assert found is None, "decoded a file libvips fails on"
+    read = [gifload.decoded(data, lazy, colour_if_opaque=wanted) for wanted in (False, True)]
+    if expected is None or read[0] is None:
+        assert read == [None, None], "decoded a file libvips fails on"
         return False
-    image, opaque = found
-    assert (image.width, image.height) == (lazy.width, lazy.height)
-    assert page_height(image) == page_height(lazy)
-    assert np.array_equal(image.numpy()[..., : lazy.bands], expected)
-    assert opaque == (lazy.bands == 3 or bool((expected[..., 3] == 255).all()))
+    solid = lazy.bands == 3 or bool((expected[..., 3] == 255).all())
+    for (image, opaque), colour_if_opaque in zip(read, (False, True), strict=True):
+        assert (image.width, image.height) == (lazy.width, lazy.height)
+        assert page_height(image) == page_height(lazy)
+        assert image.bands == (3 if lazy.bands == 3 or (colour_if_opaque and solid) else 4)
+        assert np.array_equal(image.numpy(), expected[..., : image.bands])
+        assert opaque == solid
     return True
 
 
@@ -90,14 +94,16 @@ def test_a_full_table_goes_on_without_a_clear_code(min_size, clear_first):
 
 
 def photograph_frames(count: int, alpha: bool) -> list[Image.Image]:
-    """Crops of the astronaut moving across her photograph, some rows see-through if `alpha`."""
+    """Crops of the astronaut moving across her photograph; with some rows see-through if
+    `alpha`, else without alpha (GIFs without a see-through entry)."""
     photo = astronaut().numpy()
     frames = []
     for index in range(count):
-        crop = np.dstack([photo[40:200, 30 * index : 30 * index + 220], np.full((160, 220), 255)])
+        crop = photo[40:200, 30 * index : 30 * index + 220]
         if alpha:
+            crop = np.dstack([crop, np.full((160, 220), 255, np.uint8)])
             crop[10 * index : 10 * index + 6, :, 3] = 0
-        frames.append(Image.fromarray(crop.astype(np.uint8)))
+        frames.append(Image.fromarray(crop))
     return frames
 
 
@@ -147,17 +153,27 @@ LEFT_TO_LIBVIPS = {
 @pytest.mark.parametrize("name", LEFT_TO_LIBVIPS)
 def test_files_outside_what_it_reads_are_left_to_libvips(name, render: Render):
     data = LEFT_TO_LIBVIPS[name]
-    assert gifload.decoded(data, pyvips.Image.new_from_buffer(data, "", n=-1)) is None
+    assert gifload.decoded(data, pyvips.Image.new_from_buffer(data, "", n=-1), True) is None
     rendered = render(data, "width=8&format=png", max_frames=10)
     assert rendered.format == "png" and rendered.width == 8
 
 
-@pytest.mark.parametrize("alpha", [False, True])
-def test_an_animation_renders_the_same_whichever_decoder_reads_it(alpha, render, monkeypatch):
-    frames = photograph_frames(6, alpha)
+def pillow_gif(frames: list[Image.Image]) -> bytes:
     out = io.BytesIO()
     frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=40, loop=0)
-    data = out.getvalue()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("alpha", [False, True])
+@pytest.mark.parametrize(
+    "count, query, max_frames",
+    [(6, "width=100", 10), (6, "width=100&format=png", 1), (1, "width=100&format=png", 10)],
+    ids=["animation", "first frame", "still"],
+)
+def test_a_gif_renders_the_same_whichever_decoder_reads_it(
+    alpha, count, query, max_frames, render, monkeypatch
+):
+    data = pillow_gif(photograph_frames(count, alpha))
     read: list[bool] = []
 
     def counted(*args: object) -> object:
@@ -167,9 +183,12 @@ def test_an_animation_renders_the_same_whichever_decoder_reads_it(alpha, render,
 
     gifload_decode = gifload.decode
     monkeypatch.setattr(gifload, "decode", counted)
-    ours = render(data, "width=100", max_frames=10)
+    ours = render(data, query, max_frames=max_frames)
     assert read == [True]
     monkeypatch.setattr(gifload, "decode", lambda *args: None)
-    theirs = render(data, "width=100", max_frames=10)
+    theirs = render(data, query, max_frames=max_frames)
     assert ours.body == theirs.body
-    assert (ours.format, ours.width, ours.height) == ("gif", 100, 73)
+    assert (ours.width, ours.height) == (100, 73)
+    assert ours.format == (query.partition("format=")[2] or "gif")
+    if ours.format == "png":
+        assert pyvips.Image.new_from_buffer(ours.body, "").bands == 3 + alpha
