@@ -18,7 +18,8 @@
  * first index of the one written now, so it lies in the output already, and a copy of 8 bytes
  * at a time (the buffers keep room for the bytes copied past a string's end) replaces the walk
  * along a chain of prefixes. Each frame is drawn on one canvas kept from frame to frame, then
- * copied out to its place in the strip.
+ * copied out to its place in the strip; a single frame is drawn in the strip itself, so that a
+ * still holds no more memory than libvips' loader would.
  *
  * Anything else — a logical screen of another size than the loader reports, a frame reaching
  * past the canvas or empty, a code size outside 2-8, codes that end or stop before the frame is
@@ -89,6 +90,7 @@ typedef struct {
 typedef struct {
     uint8_t *codes;
     uint8_t *indices;
+    size_t room;
     uint32_t *kept;
     String strings[MAX_CODES];
 } Scratch;
@@ -401,12 +403,14 @@ dispose(const Frame *shown, const Screen *s, uint32_t *canvas, const Scratch *sc
 
 /* The canvas's pixels into `out`, without their alpha if `bands` is 3: two pixels at a time
  * as one 64-bit number, each store of 8 bytes running 2 past the 6 it means, which the next
- * one stores over; the last two pixels one by one. */
+ * one stores over; the last two pixels one by one. `out` may be the canvas itself: every store
+ * ends before the next pixels read. */
 static void
 emit(const uint32_t *canvas, size_t area, uint8_t *out, int bands)
 {
     if (bands == 4) {
-        memcpy(out, canvas, area * 4);
+        if (out != (const uint8_t *) canvas)
+            memcpy(out, canvas, area * 4);
         return;
     }
     const uint8_t *from = (const uint8_t *) canvas;
@@ -418,9 +422,27 @@ emit(const uint32_t *canvas, size_t area, uint8_t *out, int bands)
         memcpy(out + 3 * i, &colours, 8);
     }
     for (; i < area; i++)
-        memcpy(out + 3 * i, from + 4 * i, 3);
+        memmove(out + 3 * i, from + 4 * i, 3);
 }
 
+/* Room in `scratch->indices` for a frame of `pixels` indices after the one-index strings. */
+static int
+room_for(Scratch *scratch, size_t pixels)
+{
+    if (pixels <= scratch->room)
+        return 1;
+    free(scratch->indices);
+    scratch->indices = malloc(ROOTS + pixels + OUT_SLACK);
+    if (!scratch->indices)
+        return 0;
+    for (int i = 0; i < ROOTS; i++)
+        scratch->indices[i] = (uint8_t) i;
+    scratch->room = pixels;
+    return 1;
+}
+
+/* The frames into `strip`; a single frame is drawn in the strip itself, which then has room
+ * for it as RGBA whatever the layout. */
 static Outcome
 decode_frames(Reader *r, Screen *s, uint32_t frames, uint8_t *strip, Layout layout, int *opaque_out)
 {
@@ -428,16 +450,13 @@ decode_frames(Reader *r, Screen *s, uint32_t frames, uint8_t *strip, Layout layo
     const int bands = layout == RGBA ? 4 : 3;
     Scratch *scratch = calloc(1, sizeof *scratch);
     uint32_t *rows = malloc(sizeof *rows * s->height);
-    uint32_t *canvas = malloc(area * 4);
+    uint32_t *canvas = frames == 1 ? (uint32_t *) strip : malloc(area * 4);
     Outcome outcome = NO_MEMORY;
     if (!scratch || !rows || !canvas)
         goto out;
     scratch->codes = malloc(r->size + CHUNK);
-    scratch->indices = malloc(ROOTS + area + OUT_SLACK);
-    if (!scratch->codes || !scratch->indices)
+    if (!scratch->codes)
         goto out;
-    for (int i = 0; i < ROOTS; i++)
-        scratch->indices[i] = (uint8_t) i;
     outcome = OUTSIDE;
     Frame shown = {0}, frame;
     int opaque = 0, kept_opaque = 0, every_opaque = 1;
@@ -447,9 +466,13 @@ decode_frames(Reader *r, Screen *s, uint32_t frames, uint8_t *strip, Layout layo
         const int min_size = r->data[r->at++];
         if (min_size < 2 || min_size > 8)
             goto out;
-        const size_t n = gather_codes(r, scratch->codes);
+        const size_t n = gather_codes(r, scratch->codes), pixels = (size_t) frame.w * frame.h;
+        if (!room_for(scratch, pixels)) {
+            outcome = NO_MEMORY;
+            goto out;
+        }
         if (!n || !lzw_decode(scratch->codes, n, min_size, scratch->indices, scratch->strings,
-                (size_t) frame.w * frame.h))
+                pixels))
             goto out;
         const int redrawn = covers_canvas(&frame, s) && frame.see_through < 0;
         if (k == 0) {
@@ -489,17 +512,20 @@ out:
     }
     free(scratch);
     free(rows);
-    free(canvas);
+    if (canvas != (uint32_t *) strip)
+        free(canvas);
     return outcome;
 }
 
-/* One decode of `frames` frames into a new bytearray of `layout`'s pixels: DONE (with
- * `*strip` and `*opaque` set), or why not. */
+/* One decode of `frames` frames into a new bytearray of `layout`'s pixels (a single frame
+ * drawn in it as RGBA, then packed in place): DONE (with `*strip` and `*opaque` set), or why
+ * not. */
 static Outcome
 decode_into(const Py_buffer *data, uint32_t width, uint32_t height, uint32_t frames,
     Layout layout, PyObject **strip, int *opaque)
 {
-    const size_t size = (size_t) width * height * frames * (layout == RGBA ? 4 : 3);
+    const size_t area = (size_t) width * height, bands = layout == RGBA ? 4 : 3;
+    const size_t size = area * (frames == 1 ? 4 : frames * bands);
     *strip = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t) size);
     if (!*strip)
         return NO_MEMORY;
@@ -511,6 +537,9 @@ decode_into(const Py_buffer *data, uint32_t width, uint32_t height, uint32_t fra
     if (read_screen(&reader, &screen))
         outcome = decode_frames(&reader, &screen, frames, pixels, layout, opaque);
     Py_END_ALLOW_THREADS
+    if (outcome == DONE && frames == 1 && bands == 3
+        && PyByteArray_Resize(*strip, (Py_ssize_t) (area * 3)) < 0)
+        outcome = NO_MEMORY;
     if (outcome != DONE)
         Py_CLEAR(*strip);
     return outcome;
