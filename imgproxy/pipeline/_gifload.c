@@ -23,8 +23,8 @@
  *
  * Anything else — a logical screen of another size than the loader reports, a frame reaching
  * past the canvas or empty, a code size outside 2-8, codes that end or stop before the frame is
- * whole, a code no table holds, data cut short — returns None, and the caller leaves the file
- * to libvips. The work runs without Python's lock.
+ * whole, a code the string table does not hold yet, data cut short — returns None, and the
+ * caller leaves the file to libvips. The work runs without Python's lock.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -45,7 +45,6 @@
 #define LITTLE_ENDIAN_HOST (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 #define EXTENSION 0x21
 #define IMAGE 0x2c
-#define TRAILER 0x3b
 #define GRAPHIC_CONTROL 0xf9
 #define COMMENT 0xfe
 
@@ -490,9 +489,10 @@ decode_frames(Reader *r, Screen *s, uint32_t frames, uint8_t *strip, Layout layo
             kept_opaque = opaque;
         }
         draw(&frame, scratch->indices + ROOTS, canvas, s->width, rows);
+        const int solid_table = table_opaque(&frame, min_size);
         if (redrawn)
-            opaque = table_opaque(&frame, min_size);
-        if (!opaque || !table_opaque(&frame, min_size))
+            opaque = solid_table;
+        if (!opaque || !solid_table)
             opaque = all_opaque(canvas, area);
         if (layout == RGB_IF_OPAQUE && !opaque) {
             outcome = SEE_THROUGH;
