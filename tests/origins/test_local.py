@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
+import time
 
 import pytest
 
 from imgproxy.errors import InvalidPath, NotFound, SourceTooLarge
+from imgproxy.origins import local
 from imgproxy.origins.local import LocalOrigin
 
 
@@ -82,3 +86,69 @@ def test_a_sibling_folder_sharing_the_roots_prefix_is_outside(origin):
     (origin.root / "sneaky.jpg").symlink_to(other / "b.jpg")
     with pytest.raises(InvalidPath, match="leaves"):
         asyncio.run(origin.fetch("sneaky.jpg"))
+
+
+def test_a_fifo_is_not_found_without_waiting_for_a_writer(origin):
+    os.mkfifo(origin.root / "pipe.jpg")
+    with pytest.raises(NotFound, match="not a file"):
+        asyncio.run(asyncio.wait_for(origin.fetch("pipe.jpg"), timeout=5))
+
+
+def test_a_file_that_grows_past_the_cap_while_read_is_413(origin, monkeypatch):
+    (origin.root / "big.jpg").write_bytes(b"x" * 101)
+    real_fstat = os.fstat
+
+    def stale_fstat(fd: int) -> os.stat_result:
+        # The status taken before the file grew: 3 bytes.
+        fields = list(real_fstat(fd))
+        fields[stat.ST_SIZE] = 3
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(local.os, "fstat", stale_fstat)
+    with pytest.raises(SourceTooLarge, match="grew past"):
+        asyncio.run(origin.fetch("big.jpg"))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(local.time, "monotonic", clock)
+    return clock
+
+
+def test_a_resolution_serves_every_request_of_its_window(origin, clock, monkeypatch):
+    (origin.root / "b.jpg").write_bytes(b"bcd")
+    (origin.root / "alias.jpg").symlink_to(origin.root / "a.jpg")
+    walks = []
+    real_realpath = os.path.realpath
+    monkeypatch.setattr(local.os.path, "realpath", lambda p: walks.append(p) or real_realpath(p))
+    for _ in range(3):
+        assert asyncio.run(origin.fetch("alias.jpg")).data == b"abc"
+        asyncio.run(origin.validator("alias.jpg"))
+    assert len(walks) == 1
+    (origin.root / "alias.jpg").unlink()
+    (origin.root / "alias.jpg").symlink_to(origin.root / "b.jpg")
+    clock.now += local.RESOLVED_FOR_S
+    assert asyncio.run(origin.fetch("alias.jpg")).data == b"bcd"
+    assert len(walks) == 2
+
+
+def test_the_resolutions_kept_are_bounded(origin, clock, monkeypatch):
+    monkeypatch.setattr(local, "RESOLVED_KEPT", 2)
+    for name in ("a.jpg", "b.jpg", "c.jpg", "d.jpg"):
+        origin.resolve(name)
+        assert len(origin._resolved) <= 2
+
+
+def test_a_refused_path_is_refused_again_within_the_window(origin, clock):
+    for _ in range(2):
+        with pytest.raises(InvalidPath, match="leaves"):
+            origin.resolve("link.jpg")
