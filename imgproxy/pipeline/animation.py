@@ -76,9 +76,14 @@ def without_alpha(strip: pyvips.Image) -> pyvips.Image:
 
 
 def join(frames: list[pyvips.Image], original: pyvips.Image) -> pyvips.Image:
-    strip = pyvips.Image.arrayjoin(frames, across=1).copy()
-    strip.set_type(pyvips.GValue.gint_type, "page-height", frames[0].height)
-    strip.set_type(pyvips.GValue.array_int_type, "delay", delays(original, len(frames)))
+    return framed(pyvips.Image.arrayjoin(frames, across=1), len(frames), original)
+
+
+def framed(strip: pyvips.Image, count: int, original: pyvips.Image) -> pyvips.Image:
+    """`strip` as `count` frames with `original`'s delays and loop count."""
+    strip = strip.copy()
+    strip.set_type(pyvips.GValue.gint_type, "page-height", strip.height // count)
+    strip.set_type(pyvips.GValue.array_int_type, "delay", delays(original, count))
     loop = original.get("loop") if original.get_typeof("loop") else 0
     strip.set_type(pyvips.GValue.gint_type, "loop", loop)
     return strip

@@ -74,11 +74,16 @@ def _each_frame(ctx: Context, spent: list[float]) -> pyvips.Image:
         strip = animation.without_alpha(strip)
     spent[LOAD] += resizing - started
     spent[RESIZE] += time.perf_counter() - resizing
+    frames = animation.split(strip, ctx.frames)
     done = []
-    for frame in animation.split(strip, ctx.frames):
+    for frame in frames:
         frame_ctx = replace(ctx, image=frame)
         _run_steps(frame_ctx, spent)
         done.append(frame_ctx.image)
+    if all(after is before for after, before in zip(done, frames, strict=True)):
+        # No step changed a frame: the strip is the frames joined, without a pass that joins
+        # them (5-7 ms for the benchmark's 20 frames at 320 px).
+        return animation.framed(strip, ctx.frames, ctx.image)
     return animation.join(done, ctx.image)
 
 

@@ -14,7 +14,8 @@ import pyvips
 from PIL import Image
 
 from imgproxy.errors import SourceTooLarge
-from imgproxy.pipeline.animation import decoded, least_alpha, solid_alpha
+from imgproxy.pipeline import animation as frames_module
+from imgproxy.pipeline.animation import decoded, framed, join, least_alpha, solid_alpha, split
 from imgproxy.pipeline.resample import resample, resample_frames
 from tests.conftest import Render
 from tests.support.browser import chromium
@@ -85,6 +86,25 @@ def test_every_frame_goes_through_geometry_and_adjustments(render):
     for frame, (r, g, b) in zip(frames, COLOURS, strict=True):
         assert close(frame[35, 20], (255 - r, 255 - g, 255 - b))
         assert close(frame[2, 2], (0, 0, 0))
+
+
+def test_frames_no_step_changes_are_not_joined_again(render, monkeypatch):
+    joins = []
+    real_join = frames_module.join
+    monkeypatch.setattr(frames_module, "join", lambda *args: joins.append(1) or real_join(*args))
+    frames, delays = frames_of(render(GIF, "width=40", max_frames=10).body)
+    assert joins == [] and len(frames) == 4 and delays == DELAYS
+    assert all(close(frame[20, 30], colour) for frame, colour in zip(frames, COLOURS, strict=True))
+    frames, _ = frames_of(render(GIF, "width=40&filter=negate", max_frames=10).body)
+    assert joins == [1] and close(frames[0][20, 30], (0, 255, 255))
+
+
+def test_a_strip_kept_as_it_is_reads_as_its_frames_joined():
+    strip = animation()
+    joined, kept = join(split(strip, 4), strip), framed(strip, 4, strip)
+    assert np.array_equal(kept.numpy(), joined.numpy())
+    for field in ("page-height", "delay", "loop"):
+        assert kept.get(field) == joined.get(field)
 
 
 def test_animated_webp_output_keeps_frames(render):
