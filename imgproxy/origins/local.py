@@ -9,9 +9,10 @@ import os
 import secrets
 import stat as stat_mode
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from pathlib import Path
+from typing import TypeVar
 
 from imgproxy import metrics
 from imgproxy.errors import InvalidPath, NotFound, SourceTooLarge
@@ -20,13 +21,21 @@ from imgproxy.origins.base import Source
 # Linux's limits on one name and on a whole path, in bytes.
 NAME_MAX = 255
 PATH_MAX = 4096
-# How long a path's resolution (its links followed) is reused, and how many are kept: a link
-# changed inside the folder is followed at most this late. Resolving walks every component of
-# the path with a system call, which each request otherwise paid for three times.
+# How long a path's resolution (its links followed) is reused, and how many are kept. Resolving
+# walks every component of the path with a system call, which each request otherwise paid for
+# three times. A file that has become a link since is resolved again at once; a folder on the
+# path that has become one is followed at most this late.
 RESOLVED_FOR_S = 1.0
 RESOLVED_KEPT = 4096
-# A FIFO or device must not hold a request: files are opened without waiting, then checked.
-OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+# A FIFO or device must not hold a request: files are opened without waiting, then checked. A
+# resolved path ends in no link, so one found there is a change since the resolution.
+OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW
+
+T = TypeVar("T")
+
+
+class _Relinked(Exception):
+    """The file a path was resolved to is a link now."""
 
 
 class LocalOrigin:
@@ -64,14 +73,26 @@ class LocalOrigin:
             raise InvalidPath(f"path {path!r} leaves the origin folder")
         return Path(full)
 
+    def _resolved_again(self, path: str) -> Path:
+        """The path resolved afresh, once its kept resolution has met a link."""
+        self._resolved.pop(path, None)
+        full = self._resolved[path] = self._resolve(path)
+        return full
+
     async def validator(self, path: str) -> str | None:
-        stat = _stat(self.resolve(path), path)
+        try:
+            stat = _stat(self.resolve(path), path)
+        except _Relinked:
+            stat = _settled(_stat, self._resolved_again(path), path)
         return f"{stat.st_mtime_ns:x}-{stat.st_size:x}"
 
     async def fetch(self, path: str) -> Source:
-        full = self.resolve(path)
         started = time.perf_counter()
-        stat, data = await asyncio.to_thread(_read, full, path, self.max_bytes)
+        try:
+            stat, data = await asyncio.to_thread(_read, self.resolve(path), path, self.max_bytes)
+        except _Relinked:
+            full = self._resolved_again(path)
+            stat, data = await asyncio.to_thread(_settled, _read, full, path, self.max_bytes)
         seconds = time.perf_counter() - started
         metrics.origin_fetched("local", seconds, len(data))
         return Source(
@@ -105,9 +126,19 @@ def _write_atomically(full: Path, data: bytes) -> None:
     partial.replace(full)
 
 
+def _settled(action: Callable[..., T], full: Path, path: str, *args: object) -> T:
+    """`action` on a path resolved just now: a link still at its end is a loop of links."""
+    try:
+        return action(full, path, *args)
+    except _Relinked:
+        raise NotFound(f"{path} is a loop of links at the origin") from None
+
+
 def _stat(full: Path, path: str) -> os.stat_result:
     with _found(path):
-        stat = os.stat(full)
+        stat = os.stat(full, follow_symlinks=False)
+    if stat_mode.S_ISLNK(stat.st_mode):
+        raise _Relinked
     return _regular(stat, path)
 
 
@@ -115,7 +146,7 @@ def _read(full: Path, path: str, max_bytes: int) -> tuple[os.stat_result, bytes]
     """The file's status and bytes, both from one open file: the bytes are those the status
     describes, and one trip to a thread does both."""
     with _found(path):
-        fd = os.open(full, OPEN_FLAGS)
+        fd = _opened(full)
     try:
         stat = _regular(os.fstat(fd), path)
         if stat.st_size > max_bytes:
@@ -127,6 +158,15 @@ def _read(full: Path, path: str, max_bytes: int) -> tuple[os.stat_result, bytes]
     if len(data) > max_bytes:
         raise SourceTooLarge(f"{path} grew past the {max_bytes} byte limit while it was read")
     return stat, data
+
+
+def _opened(full: Path) -> int:
+    try:
+        return os.open(full, OPEN_FLAGS)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _Relinked from None
+        raise
 
 
 @contextlib.contextmanager

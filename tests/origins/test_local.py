@@ -152,3 +152,22 @@ def test_a_refused_path_is_refused_again_within_the_window(origin, clock):
     for _ in range(2):
         with pytest.raises(InvalidPath, match="leaves"):
             origin.resolve("link.jpg")
+
+
+def test_a_file_that_becomes_a_link_out_is_refused_within_the_window(origin, clock):
+    assert asyncio.run(origin.fetch("a.jpg")).data == b"abc"
+    (origin.root / "a.jpg").unlink()
+    (origin.root / "a.jpg").symlink_to(origin.root.parent / "secret.txt")
+    with pytest.raises(InvalidPath, match="leaves"):
+        asyncio.run(origin.fetch("a.jpg"))
+    with pytest.raises(InvalidPath, match="leaves"):
+        asyncio.run(origin.validator("a.jpg"))
+
+
+def test_a_file_that_becomes_a_link_inside_is_followed_within_the_window(origin, clock):
+    (origin.root / "b.jpg").write_bytes(b"bcd")
+    asyncio.run(origin.validator("a.jpg"))
+    (origin.root / "a.jpg").unlink()
+    (origin.root / "a.jpg").symlink_to(origin.root / "b.jpg")
+    assert asyncio.run(origin.fetch("a.jpg")).data == b"bcd"
+    assert origin.resolve("a.jpg") == origin.root / "b.jpg"
