@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from imgproxy import metrics
 from imgproxy.errors import InvalidPath, NotFound, SourceTooLarge
@@ -21,15 +21,17 @@ from imgproxy.origins.base import Source
 # Linux's limits on one name and on a whole path, in bytes.
 NAME_MAX = 255
 PATH_MAX = 4096
-# How long a path's resolution (its links followed) is reused, and how many are kept. Resolving
-# walks every component of the path with a system call, which each request otherwise paid for
-# three times. A file that has become a link since is resolved again at once; a folder on the
-# path that has become one is followed at most this late.
+# How long a path's resolution is kept, and how many are kept: each request asks for its path
+# three times (validator, fetch, hot answers), and resolving walks every component with a system
+# call. Only a path that follows no link is kept; a file on it that has become a link since is
+# resolved again at once, and a folder on it that has become one is followed at most this late.
 RESOLVED_FOR_S = 1.0
-RESOLVED_KEPT = 4096
-# A FIFO or device must not hold a request: files are opened without waiting, then checked. A
-# resolved path ends in no link, so one found there is a change since the resolution.
+RESOLVED_KEPT = 1024
+# A resolved path ends in no link, so one found there is a change since the resolution; a file
+# is opened without waiting, as a FIFO put there between its check and its opening would hold it.
 OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW
+# What is read at a time from a file that has grown since its size was taken.
+GROWTH_CHUNK = 1 << 20
 
 T = TypeVar("T")
 
@@ -46,21 +48,24 @@ class LocalOrigin:
         self.max_bytes = max_bytes
         self.name = f"local:{self.root}"
         self._inside = os.path.join(self.root, "")
-        self._resolved: dict[str, Path] = {}
-        self._resolved_since = time.monotonic()
+        self._kept: dict[str, str] = {}
+        self._kept_since = time.monotonic()
 
-    def resolve(self, path: str) -> Path:
-        """The file `path` names below the root, links followed; reused for RESOLVED_FOR_S."""
+    def resolve(self, path: str) -> str:
+        """The file `path` names below the root, links followed; kept for RESOLVED_FOR_S when
+        no link was followed."""
         now = time.monotonic()
-        if now - self._resolved_since >= RESOLVED_FOR_S or len(self._resolved) >= RESOLVED_KEPT:
-            self._resolved.clear()
-            self._resolved_since = now
-        full = self._resolved.get(path)
+        if now - self._kept_since >= RESOLVED_FOR_S or len(self._kept) >= RESOLVED_KEPT:
+            self._kept.clear()
+            self._kept_since = now
+        full = self._kept.get(path)
         if full is None:
-            full = self._resolved[path] = self._resolve(path)
+            full = self._resolve(path)
+            if full == self._inside + path:
+                self._kept[path] = full
         return full
 
-    def _resolve(self, path: str) -> Path:
+    def _resolve(self, path: str) -> str:
         """Every request resolves its path, so this works on strings rather than on Path
         objects."""
         if path.startswith(("/", "\\")) or ".." in path.split("/"):
@@ -71,13 +76,12 @@ class LocalOrigin:
         full = os.path.realpath(os.path.join(self._inside, path))
         if not full.startswith(self._inside) and full != str(self.root):
             raise InvalidPath(f"path {path!r} leaves the origin folder")
-        return Path(full)
-
-    def _resolved_again(self, path: str) -> Path:
-        """The path resolved afresh, once its kept resolution has met a link."""
-        self._resolved.pop(path, None)
-        full = self._resolved[path] = self._resolve(path)
         return full
+
+    def _resolved_again(self, path: str) -> str:
+        """The path resolved afresh, once its kept resolution has met a link."""
+        self._kept.pop(path, None)
+        return self._resolve(path)
 
     async def validator(self, path: str) -> str | None:
         try:
@@ -103,8 +107,9 @@ class LocalOrigin:
         )
 
     async def store(self, path: str, data: bytes) -> None:
-        """Write an uploaded original, atomically: readers see the old file or the new one."""
-        full = self.resolve(path)
+        """Write an uploaded original, atomically: readers see the old file or the new one. The
+        path is resolved afresh: a write follows no kept resolution."""
+        full = Path(self._resolve(path))
         await asyncio.to_thread(_write_atomically, full, data)
 
     async def close(self) -> None:
@@ -126,7 +131,7 @@ def _write_atomically(full: Path, data: bytes) -> None:
     partial.replace(full)
 
 
-def _settled(action: Callable[..., T], full: Path, path: str, *args: object) -> T:
+def _settled(action: Callable[..., T], full: str, path: str, *args: object) -> T:
     """`action` on a path resolved just now: a link still at its end is a loop of links."""
     try:
         return action(full, path, *args)
@@ -134,7 +139,7 @@ def _settled(action: Callable[..., T], full: Path, path: str, *args: object) -> 
         raise NotFound(f"{path} is a loop of links at the origin") from None
 
 
-def _stat(full: Path, path: str) -> os.stat_result:
+def _stat(full: str, path: str) -> os.stat_result:
     with _found(path):
         stat = os.stat(full, follow_symlinks=False)
     if stat_mode.S_ISLNK(stat.st_mode):
@@ -142,9 +147,10 @@ def _stat(full: Path, path: str) -> os.stat_result:
     return _regular(stat, path)
 
 
-def _read(full: Path, path: str, max_bytes: int) -> tuple[os.stat_result, bytes]:
-    """The file's status and bytes, both from one open file: the bytes are those the status
-    describes, and one trip to a thread does both."""
+def _read(full: str, path: str, max_bytes: int) -> tuple[os.stat_result, bytes]:
+    """The file's status and bytes, both from one open file, in one trip to a thread. Anything
+    but a regular file is refused before it is opened: opening a device or FIFO acts on it."""
+    _stat(full, path)
     with _found(path):
         fd = _opened(full)
     try:
@@ -152,7 +158,7 @@ def _read(full: Path, path: str, max_bytes: int) -> tuple[os.stat_result, bytes]
         if stat.st_size > max_bytes:
             raise SourceTooLarge(f"{path} is {stat.st_size} bytes, over the {max_bytes} limit")
         with open(fd, "rb", buffering=0, closefd=False) as file:
-            data = file.read()
+            data = _bounded(file, stat.st_size, max_bytes)
     finally:
         os.close(fd)
     if len(data) > max_bytes:
@@ -160,7 +166,20 @@ def _read(full: Path, path: str, max_bytes: int) -> tuple[os.stat_result, bytes]
     return stat, data
 
 
-def _opened(full: Path) -> int:
+def _bounded(file: BinaryIO, size: int, max_bytes: int) -> bytes:
+    """The file's `size` bytes and one more; only if it has grown since, on to its end or one
+    byte past `max_bytes`, whichever comes first."""
+    data = file.read(size + 1)
+    if len(data) <= size:
+        return data
+    parts, total = [data], len(data)
+    while total <= max_bytes and (chunk := file.read(min(GROWTH_CHUNK, max_bytes + 1 - total))):
+        parts.append(chunk)
+        total += len(chunk)
+    return b"".join(parts)
+
+
+def _opened(full: str) -> int:
     try:
         return os.open(full, OPEN_FLAGS)
     except OSError as error:
