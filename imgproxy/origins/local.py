@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from imgproxy import metrics
-from imgproxy.errors import InvalidPath, NotFound, SourceTooLarge
+from imgproxy.errors import InvalidPath, NotFound, OriginFailed, SourceTooLarge
 from imgproxy.origins.base import Source
 
 # Linux's limits on one name and on a whole path, in bytes.
@@ -109,8 +109,10 @@ class LocalOrigin:
     async def store(self, path: str, data: bytes) -> None:
         """Write an uploaded original, atomically: readers see the old file or the new one. The
         path is resolved afresh: a write follows no kept resolution."""
-        full = Path(self._resolve(path))
-        await asyncio.to_thread(_write_atomically, full, data)
+        full = self._resolve(path)
+        if not full.startswith(self._inside):
+            raise InvalidPath(f"path {path!r} names the origin folder itself")
+        await asyncio.to_thread(_write_atomically, Path(full), data, path)
 
     async def close(self) -> None:
         return None
@@ -123,12 +125,21 @@ def _check_lengths(path: str, inside: str) -> None:
         raise InvalidPath(f"path {path[:64]!r}... is too long for the file system")
 
 
-def _write_atomically(full: Path, data: bytes) -> None:
-    full.parent.mkdir(parents=True, exist_ok=True)
+def _write_atomically(full: Path, data: bytes, path: str) -> None:
+    """`data` written beside `full` and moved over it; nothing is left behind if that fails."""
+    try:
+        full.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InvalidPath(f"path {path!r} runs through a file at the origin") from None
     # Of a fixed length: any name the origin accepts leaves room for it.
     partial = full.with_name(f".upload-{os.getpid()}-{secrets.token_hex(4)}.partial")
-    partial.write_bytes(data)
-    partial.replace(full)
+    try:
+        partial.write_bytes(data)
+        partial.replace(full)
+    except IsADirectoryError:
+        raise InvalidPath(f"path {path!r} names a folder at the origin") from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _settled(action: Callable[..., T], full: str, path: str, *args: object) -> T:
@@ -154,11 +165,12 @@ def _read(full: str, path: str, max_bytes: int) -> tuple[os.stat_result, bytes]:
     with _found(path):
         fd = _opened(full)
     try:
-        stat = _regular(os.fstat(fd), path)
-        if stat.st_size > max_bytes:
-            raise SourceTooLarge(f"{path} is {stat.st_size} bytes, over the {max_bytes} limit")
-        with open(fd, "rb", buffering=0, closefd=False) as file:
-            data = _bounded(file, stat.st_size, max_bytes)
+        with _found(path):
+            stat = _regular(os.fstat(fd), path)
+            if stat.st_size > max_bytes:
+                raise SourceTooLarge(f"{path} is {stat.st_size} bytes, over the {max_bytes} limit")
+            with open(fd, "rb", buffering=0, closefd=False) as file:
+                data = _bounded(file, stat.st_size, max_bytes)
     finally:
         os.close(fd)
     if len(data) > max_bytes:
@@ -190,7 +202,8 @@ def _opened(full: str) -> int:
 
 @contextlib.contextmanager
 def _found(path: str) -> Iterator[None]:
-    """A file that is not there, or a loop of links, is the origin's 404."""
+    """A file that is not there, or a loop of links, is the origin's 404; any other failure
+    to read it, the origin's 502."""
     try:
         yield
     except (FileNotFoundError, NotADirectoryError):
@@ -198,7 +211,8 @@ def _found(path: str) -> Iterator[None]:
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise NotFound(f"{path} is a loop of links at the origin") from None
-        raise
+        # Permissions, or links whose targets make too long a path: the folder's setup fails.
+        raise OriginFailed(f"{path} could not be read at the origin: {error.strerror}") from None
 
 
 def _regular(stat: os.stat_result, path: str) -> os.stat_result:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import io
 import os
 import stat
+import threading
 import time
 
 import pytest
 
-from imgproxy.errors import InvalidPath, NotFound, SourceTooLarge
+from imgproxy.errors import InvalidPath, NotFound, OriginFailed, SourceTooLarge
 from imgproxy.origins import local
 from imgproxy.origins.local import LocalOrigin
 
@@ -92,13 +95,19 @@ def test_a_sibling_folder_sharing_the_roots_prefix_is_outside(origin):
 def test_a_fifo_is_not_found_without_waiting_for_a_writer(origin):
     fifo = origin.root / "pipe.jpg"
     os.mkfifo(fifo)
-    try:
-        with pytest.raises(NotFound, match="not a file"):
-            asyncio.run(asyncio.wait_for(origin.fetch("pipe.jpg"), timeout=5))
-    finally:
-        # A reader left waiting in open() would keep the test from ending: a writer frees it.
+
+    def free_a_waiting_reader() -> None:
+        # A reader stuck in open() would hold the test for ever: a writer's open frees it.
         with contextlib.suppress(OSError):
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    timer = threading.Timer(5, free_a_waiting_reader)
+    timer.start()
+    try:
+        with pytest.raises(NotFound, match="not a file"):
+            asyncio.run(asyncio.wait_for(origin.fetch("pipe.jpg"), timeout=2))
+    finally:
+        timer.cancel()
 
 
 def test_a_socket_is_not_found_and_never_opened(origin):
@@ -107,6 +116,35 @@ def test_a_socket_is_not_found_and_never_opened(origin):
         asyncio.run(origin.fetch("socket.jpg"))
     with pytest.raises(NotFound, match="not a file"):
         asyncio.run(origin.validator("socket.jpg"))
+
+
+def test_a_growing_file_is_read_no_further_than_a_byte_past_the_cap():
+    assert local._bounded(io.BytesIO(b"x" * 10_000), 3, 100) == b"x" * 101
+    assert local._bounded(io.BytesIO(b"x" * 50), 3, 100) == b"x" * 50
+    assert local._bounded(io.BytesIO(b"x" * 50), 50, 100) == b"x" * 50
+
+
+def test_a_file_the_server_may_not_read_is_the_origins_502(origin, monkeypatch):
+    def refused(full: str) -> int:
+        raise PermissionError(errno.EACCES, "Permission denied", full)
+
+    monkeypatch.setattr(local, "_opened", refused)
+    with pytest.raises(OriginFailed, match="Permission denied"):
+        asyncio.run(origin.fetch("a.jpg"))
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [(".", "origin folder itself"), ("a.jpg/x.jpg", "runs through a file"), ("sub", "a folder")],
+)
+def test_an_upload_that_cannot_land_in_the_folder_is_refused_and_leaves_nothing(
+    origin, path, message
+):
+    (origin.root / "sub").mkdir()
+    before = sorted(p.name for p in origin.root.parent.rglob("*"))
+    with pytest.raises(InvalidPath, match=message):
+        asyncio.run(origin.store(path, b"upload"))
+    assert sorted(p.name for p in origin.root.parent.rglob("*")) == before
 
 
 class StaleStatus:
