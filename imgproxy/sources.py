@@ -137,7 +137,7 @@ class Sources:
         """The original's file when it comes from the configured folder, else None."""
         if picked.origin is not self.default or not isinstance(self.writable, LocalOrigin):
             return None
-        return str(self.writable.resolve(picked.path))
+        return self.writable.resolve(picked.path)
 
     def _region(self, given: str | None) -> str:
         configured = self.settings.origin.region

@@ -66,8 +66,8 @@ class LocalOrigin:
         return full
 
     def _resolve(self, path: str) -> str:
-        """Every request resolves its path, so this works on strings rather than on Path
-        objects."""
+        """`path` checked, its links followed and checked to stay inside; on strings rather
+        than on Path objects, as it runs for most requests."""
         if path.startswith(("/", "\\")) or ".." in path.split("/"):
             raise InvalidPath(f"path {path!r} must be relative and must not contain '..'")
         if "\\" in path or "\x00" in path:
