@@ -127,19 +127,30 @@ def _check_lengths(path: str, inside: str) -> None:
 
 def _write_atomically(full: Path, data: bytes, path: str) -> None:
     """`data` written beside `full` and moved over it; nothing is left behind if that fails."""
+    with _stored(path):
+        try:
+            full.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise InvalidPath(f"path {path!r} runs through a file at the origin") from None
+        # Of a fixed length: any name the origin accepts leaves room for it.
+        partial = full.with_name(f".upload-{os.getpid()}-{secrets.token_hex(4)}.partial")
+        try:
+            partial.write_bytes(data)
+            partial.replace(full)
+        except IsADirectoryError:
+            raise InvalidPath(f"path {path!r} names a folder at the origin") from None
+        finally:
+            partial.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _stored(path: str) -> Iterator[None]:
+    """A folder the server may not write, a full disk or a read-only one: the origin's 502, as
+    a bucket that refuses the object is."""
     try:
-        full.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise InvalidPath(f"path {path!r} runs through a file at the origin") from None
-    # Of a fixed length: any name the origin accepts leaves room for it.
-    partial = full.with_name(f".upload-{os.getpid()}-{secrets.token_hex(4)}.partial")
-    try:
-        partial.write_bytes(data)
-        partial.replace(full)
-    except IsADirectoryError:
-        raise InvalidPath(f"path {path!r} names a folder at the origin") from None
-    finally:
-        partial.unlink(missing_ok=True)
+        yield
+    except OSError as error:
+        raise OriginFailed(f"storing {path} at the origin failed: {error.strerror}") from None
 
 
 def _settled(action: Callable[..., T], full: str, path: str, *args: object) -> T:

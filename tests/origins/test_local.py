@@ -10,6 +10,7 @@ import os
 import stat
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -145,6 +146,33 @@ def test_an_upload_that_cannot_land_in_the_folder_is_refused_and_leaves_nothing(
     with pytest.raises(InvalidPath, match=message):
         asyncio.run(origin.store(path, b"upload"))
     assert sorted(p.name for p in origin.root.parent.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    ("step", "error"),
+    [
+        ("write_bytes", PermissionError(errno.EACCES, "Permission denied")),
+        ("replace", OSError(errno.ENOSPC, "No space left on device")),
+        ("mkdir", OSError(errno.EROFS, "Read-only file system")),
+    ],
+)
+def test_an_upload_the_folder_cannot_take_is_the_origins_502_and_leaves_no_file(
+    origin, monkeypatch, step, error
+):
+    def refused(*args: object, **kwargs: object) -> None:
+        raise error
+
+    def files() -> list[str]:
+        return sorted(p.name for p in origin.root.parent.rglob("*") if p.is_file())
+
+    before = files()
+    monkeypatch.setattr(Path, step, refused)
+    with pytest.raises(
+        OriginFailed, match=f"storing new/up.jpg at the origin failed: {error.strerror}"
+    ):
+        asyncio.run(origin.store("new/up.jpg", b"upload"))
+    monkeypatch.undo()
+    assert files() == before
 
 
 class StaleStatus:
