@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -58,6 +60,18 @@ def test_parameters_may_come_as_form_fields(client):
 def test_uploads_are_written_to_the_origin_folder_when_enabled(client, root):
     post(client, "/stored/c.png?width=10")
     assert (root / "stored" / "c.png").read_bytes() == QUAD
+
+
+def test_an_upload_the_folder_cannot_take_is_a_502_json_error(client, root, monkeypatch):
+    def refused(*args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(Path, "write_bytes", refused)
+    response = post(client, "/unwritable/e.png?width=10")
+    assert response.status_code == 502 and response.headers["cache-control"] == "no-store"
+    error = response.json()["error"]
+    assert error["code"] == "origin_failed" and "Permission denied" in error["message"]
+    assert not (root / "unwritable" / "e.png").exists()
 
 
 def test_cache_processed_makes_the_processed_upload_the_original(client):
