@@ -41,11 +41,11 @@ def on_colour(image: pyvips.Image, fn: ImageOp, *, may_tone: bool = True) -> pyv
 def to_uchar(image: pyvips.Image) -> pyvips.Image:
     """`image` as 8-bit sRGB: rounded and clamped, unless it is 8-bit already, which a clamp
     would only pass over in full for nothing."""
-    if image.format == "uchar":
-        return image.copy(interpretation="srgb")
     if image.format in ("float", "double"):
         image = image.rint()
-    return clamp(image, 0, 255).cast("uchar").copy(interpretation="srgb")
+    if image.format != "uchar":
+        image = clamp(image, 0, 255).cast("uchar")
+    return image.copy(interpretation="srgb")
 
 
 def clamp(image: pyvips.Image, lo: float, hi: float) -> pyvips.Image:
