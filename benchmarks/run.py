@@ -283,6 +283,21 @@ def detailed_originals(inputs: dict[str, bytes]) -> dict[str, bytes]:
     }
 
 
+def measured(root: Path, seconds: float, quick: bool) -> Results:
+    """Every figure of the report, with the originals, caches and servers' files in `root`."""
+    inputs = write_inputs(root, COPIES)
+    results = Results(CORES, seconds, CONNECTIONS)
+    imgproxy_section(root, inputs, results, seconds, quick)
+    if not quick:
+        cache_hit_section(root, results, seconds)
+        results.rss_16_mb = peak_rss_under_16_renders(root)
+        thumbor_section(root, results, seconds)
+        fidelity_section(root, results, inputs)
+        results.detail = detail(detailed_originals(inputs))
+        results.costs = costs.measure(inputs, seconds)
+    return results
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="case 1 for 1 s, no thumbor")
@@ -291,17 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     seconds = 1.0 if args.quick else float(os.environ.get("BENCH_SECONDS", "8"))
     if not args.quick:
         check_tools()
-    root = Path(tempfile.mkdtemp(prefix="imgproxy-bench-"))
-    inputs = write_inputs(root, COPIES)
-    results = Results(CORES, seconds, CONNECTIONS)
-    imgproxy_section(root, inputs, results, seconds, args.quick)
-    if not args.quick:
-        cache_hit_section(root, results, seconds)
-        results.rss_16_mb = peak_rss_under_16_renders(root)
-        thumbor_section(root, results, seconds)
-        fidelity_section(root, results, inputs)
-        results.detail = detail(detailed_originals(inputs))
-        results.costs = costs.measure(inputs, seconds)
+    with tempfile.TemporaryDirectory(prefix="imgproxy-bench-") as folder:
+        results = measured(Path(folder), seconds, args.quick)
     report = markdown(results)
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
