@@ -17,7 +17,7 @@ from benchmarks import costs, servers
 from benchmarks.fidelity import detail
 from benchmarks.inputs import face_jpeg, large_jpeg, textured_jpeg, zone_plate_jpeg
 from benchmarks.load import LoadResult, load
-from benchmarks.report import REST_S, Results, detail_table, markdown
+from benchmarks.report import REST_S, CaseRow, Results, detail_table, markdown
 from benchmarks.run import FAST_SHRINK, free_port, hit_headers
 from tests.support.server import running_app
 
@@ -158,3 +158,20 @@ def test_the_detail_table_scores_each_shrink_on_load_on_a_texture_and_a_zone_pla
     table = detail_table(rows)
     assert table[2] == "| original | shrink_on_load | 1200 px |"
     assert table[-1] == f"| zone plate | fast | {fast:.4f} |"
+
+
+def test_a_ratio_just_short_of_its_target_is_not_shown_rounded_onto_it():
+    results = Results(cores=2, seconds=1.0, connections=4)
+    short = CaseRow("2. short", raw=10.0, pipeline=10.0, served=LoadResult(9496, 0, 1000.0, 1.0))
+    met = CaseRow("3. met", raw=10.0, pipeline=10.0, served=LoadResult(9600, 0, 1000.0, 1.0))
+    results.cases = [short, met]
+    results.mix = {
+        "imgproxy": LoadResult(100, 0, 1.0, 1.0),
+        "thumbor": LoadResult(100, 0, 1.0, 1.0),
+    }
+    results.mix_rss_mb = {"imgproxy": 100.2, "thumbor": 200.0}
+    results.mix_rest_rss_mb = {"imgproxy": 90.0, "thumbor": 150.0}
+    report = markdown(results)
+    assert "| 2. short: served >= 0.95 x raw | 0.9496 | NO |" in report
+    assert "| 3. met: served >= 0.95 x raw | 0.96 | yes |" in report
+    assert "| mix: peak RSS <= 0.5 x thumbor's | 0.501 | NO |" in report
