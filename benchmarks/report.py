@@ -121,11 +121,10 @@ def judged(value: float, bound: float, at_least: bool) -> tuple[str, bool]:
     (0.9496 against 0.95 is shown as 0.9496, not 0.95)."""
     meets = (lambda v: v >= bound) if at_least else (lambda v: v <= bound)
     met = meets(value)
-    shown = f"{value:.2f}"
-    for digits in range(3, 7):
+    for digits in range(2, 7):
+        shown = f"{value:.{digits}f}"
         if meets(float(shown)) == met:
             break
-        shown = f"{value:.{digits}f}"
     return shown, met
 
 
