@@ -13,6 +13,8 @@ from benchmarks.load import LoadResult
 MIX = "mix of cases 1-6"
 # Seconds a server rests after the mix before its resident memory is read.
 REST_S = 2.5
+# Cases 1-6: served throughput at least this share of raw pyvips'.
+SERVED_PER_RAW = 0.95
 # Width of one bar in the plot: four series side by side per case, each in its colour in both.
 BAR = 0.2
 COLOURS = {
@@ -106,7 +108,7 @@ def case_table(results: Results) -> list[str]:
             f"| {row.name} | {row.raw:.1f} | {row.pipeline:.1f} | {row.served.per_second:.1f} "
             f"| {row.served.p99_ms:.0f} | {f'{theirs.per_second:.1f}' if theirs else ''} "
             f"| {f'{theirs.p99_ms:.0f}' if theirs else ''} "
-            f"| {_ratio(row.served.per_second, row.raw)} "
+            f"| {served_per_raw(row)[0] if row.raw else ''} "
             f"| {_ratio(row.served.per_second, theirs.per_second) if theirs else ''} "
             f"| {f'{bare.per_second:.1f}' if bare else ''} "
             f"| {_ratio(bare.per_second, row.raw) if bare else ''} "
@@ -128,14 +130,19 @@ def judged(value: float, bound: float, at_least: bool) -> tuple[str, bool]:
     return shown, met
 
 
+def served_per_raw(row: CaseRow) -> tuple[str, bool]:
+    """A case's served throughput against raw pyvips', judged against its target."""
+    return judged(row.served.per_second / row.raw if row.raw else 0.0, SERVED_PER_RAW, True)
+
+
 def targets(results: Results) -> list[tuple[str, str, bool | None]]:
     """(target, what was measured, met) for every target the figures allow to judge."""
     found: list[tuple[str, str, bool | None]] = []
     for row in results.cases:
-        measured, met = judged(row.served.per_second / row.raw if row.raw else 0.0, 0.95, True)
+        measured, met = served_per_raw(row)
         if row.bare and row.raw:
             measured += f" (bare endpoint: {row.bare.per_second / row.raw:.2f})"
-        found.append((f"{row.name}: served >= 0.95 x raw", measured, met))
+        found.append((f"{row.name}: served >= {SERVED_PER_RAW:g} x raw", measured, met))
     for shrink, limit in results.decode_limits.items():
         if results.cases:
             target = f"1. served >= 0.9 x the JPEG decode limit (shrink {shrink})"

@@ -173,5 +173,7 @@ def test_a_ratio_just_short_of_its_target_is_not_shown_rounded_onto_it():
     results.mix_rest_rss_mb = {"imgproxy": 90.0, "thumbor": 150.0}
     report = markdown(results)
     assert "| 2. short: served >= 0.95 x raw | 0.9496 | NO |" in report
+    short_row = next(line for line in report.splitlines() if line.startswith("| 2. short | "))
+    assert short_row.split(" | ")[7] == "0.9496"
     assert "| 3. met: served >= 0.95 x raw | 0.96 | yes |" in report
     assert "| mix: peak RSS <= 0.5 x thumbor's | 0.501 | NO |" in report
