@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,12 +33,22 @@ from imgproxy.params.decode import DecodeOptions
 from imgproxy.params.recent import RecentPlans
 from imgproxy.pipeline.context import RenderOptions
 from imgproxy.sources import Sources
-from imgproxy.web.hot import HotAnswers, keeping, request_headers, send_kept
+from imgproxy.web.hot import (
+    HotAnswer,
+    HotAnswers,
+    find_kept,
+    keeping,
+    request_headers,
+    send_kept,
+)
 from imgproxy.web.limits import Coalescer, RenderPool
-from imgproxy.web.logs import RequestLines, RequestLog
+from imgproxy.web.logs import RequestLines, RequestLog, Sent
 from imgproxy.web.playground import PLAYGROUND_ROUTES
 from imgproxy.web.routes import ROUTES, handle_crash, handle_error
 from imgproxy.web.stats import FLUSH_EVERY_S, Stats
+
+# Set in a request's scope once its kept answer was looked for and not found.
+LOOKED_UP = "imgproxy.hot_looked_up"
 
 
 @dataclass
@@ -70,23 +80,49 @@ class AppState:
 class App(Starlette):
     """Starlette with the hot answers in front: a kept answer is sent, counted and logged before
     any middleware, routing or parsing; the rest goes through Starlette, which may keep its
-    200s."""
+    200s. A server that writes answers itself sends kept ones before the app runs at all
+    (`answer_hot`)."""
 
     def __init__(self, lines: RequestLines, **options: Any) -> None:
         super().__init__(**options)
         self.lines = lines
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state: AppState | None = getattr(self.state, "imgproxy", None)
-        if state is None or scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+        state = self._hot_state(scope)
+        if state is None:
             await super().__call__(scope, receive, send)
             return
         started = time.perf_counter()
         headers = request_headers(scope)
-        sent = await send_kept(state.hot, scope, headers, send)
+        sent = None if scope.get(LOOKED_UP) else await send_kept(state.hot, scope, headers, send)
         if sent is None:
             await super().__call__(scope, receive, keeping(state.hot, scope, headers, send))
             return
+        self._answered_hot(state, scope, sent, started)
+
+    def answer_hot(self, scope: Scope, write: Callable[[HotAnswer, str], Sent]) -> bool:
+        """Writes the kept answer for this request with `write`, and counts and logs it, for a
+        server that writes answers itself before calling the app. False when there is none;
+        the app, called then, does not look again."""
+        state = self._hot_state(scope)
+        if state is None:
+            return False
+        started = time.perf_counter()
+        kept = find_kept(state.hot, scope, request_headers(scope))
+        if kept is None:
+            scope[LOOKED_UP] = True
+            return False
+        self._answered_hot(state, scope, write(*kept), started)
+        return True
+
+    def _hot_state(self, scope: Scope) -> AppState | None:
+        """The app's state, for a GET or HEAD that may have a kept answer once it has started."""
+        state: AppState | None = getattr(self.state, "imgproxy", None)
+        if state is None or scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            return None
+        return state
+
+    def _answered_hot(self, state: AppState, scope: Scope, sent: Sent, started: float) -> None:
         state.stats.count_all({"requests": 1, "cache_hits": 1, "bytes_sent": sent.bytes})
         self.lines.answered("image", scope, sent, time.perf_counter() - started)
 

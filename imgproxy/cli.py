@@ -89,6 +89,8 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from imgproxy.web.protocol import HTTP_OPTIONS
+
     if args.config:
         # Worker processes build their settings from the environment, so they must see the file.
         os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
@@ -105,10 +107,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             log_level=settings.log.level,
             # Each request has one line of imgproxy's own, with more in it than uvicorn's.
             access_log=False,
-            # No answer depends on the client's address or scheme.
-            proxy_headers=False,
             # On SIGTERM, requests in flight finish (up to their own deadline) before the exit.
             timeout_graceful_shutdown=int(settings.server.request_timeout_s) + 1,
+            **HTTP_OPTIONS,
         )
     return 0
 

@@ -71,6 +71,13 @@ class HotAnswer:
     epoch: str | None = None
     # When the file was last seen unchanged.
     checked: float = 0.0
+    # The headers as HTTP/1.1 lines, made for the first answer a server writes itself.
+    lines: bytes | None = None
+
+    def header_lines(self) -> bytes:
+        if self.lines is None:
+            self.lines = header_lines(self.headers)
+        return self.lines
 
     def fresh(self, epoch: Callable[[], str | None]) -> bool:
         now = time.monotonic()
@@ -82,6 +89,11 @@ class HotAnswer:
             return True
         self.checked = now
         return file_stamp(self.file) == self.stamp
+
+
+def header_lines(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """Headers as HTTP/1.1 writes them, a line each."""
+    return b"".join(b"%s: %s\r\n" % pair for pair in headers)
 
 
 def file_stamp(path: str) -> tuple[int, int] | None:
@@ -156,22 +168,42 @@ def request_headers(scope: Scope) -> dict[bytes, str]:
     return {name: value.decode("latin-1") for name, value in scope["headers"] if name in wanted}
 
 
-async def send_kept(
-    hot: HotAnswers, scope: Scope, headers: dict[bytes, str], send: Send
-) -> Sent | None:
-    """Sends the answer kept for this GET or HEAD, if there is one, and tells what was sent."""
+def find_kept(
+    hot: HotAnswers, scope: Scope, headers: dict[bytes, str]
+) -> tuple[HotAnswer, str] | None:
+    """The answer kept for this GET or HEAD, if there is one, with the request's id."""
     if b"if-none-match" in headers:
         return None
     found = hot.get(hot.key(scope["path"], scope["query_string"], headers.get(b"accept", "")))
     metrics.cache_lookup("hot", hit=found is not None)
     if found is None:
         return None
-    request_id = request_id_from(headers.get(b"x-request-id", ""))
-    sent = [*found.headers, (b"x-request-id", request_id.encode()), HIT, HOT_TIMING]
-    await send({"type": "http.response.start", "status": 200, "headers": sent})
-    body = b"" if scope["method"] == "HEAD" else found.body
-    await send({"type": "http.response.body", "body": body})
-    return Sent(200, len(body), request_id, "hot")
+    return found, request_id_from(headers.get(b"x-request-id", ""))
+
+
+def per_request(request_id: str) -> list[tuple[bytes, bytes]]:
+    """The headers a kept answer gets anew for each request."""
+    return [(b"x-request-id", request_id.encode()), HIT, HOT_TIMING]
+
+
+def sent_kept(scope: Scope, found: HotAnswer, request_id: str) -> Sent:
+    """What a request's line tells of a kept answer: HEAD sends no body."""
+    return Sent(200, 0 if scope["method"] == "HEAD" else len(found.body), request_id, "hot")
+
+
+async def send_kept(
+    hot: HotAnswers, scope: Scope, headers: dict[bytes, str], send: Send
+) -> Sent | None:
+    """Sends the answer kept for this GET or HEAD, if there is one, and tells what was sent."""
+    kept = find_kept(hot, scope, headers)
+    if kept is None:
+        return None
+    found, request_id = kept
+    sent = sent_kept(scope, found, request_id)
+    start = {"type": "http.response.start", "status": 200}
+    await send({**start, "headers": [*found.headers, *per_request(request_id)]})
+    await send({"type": "http.response.body", "body": found.body if sent.bytes else b""})
+    return sent
 
 
 def keeping(hot: HotAnswers, scope: Scope, headers: dict[bytes, str], send: Send) -> Send:

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from imgproxy.app import create_app
 from imgproxy.config_loader import build_settings
+from imgproxy.web.protocol import HTTP_OPTIONS
 
 START_TIMEOUT_S = 20.0
 
@@ -37,7 +38,8 @@ def running_server(raw_settings: Mapping[str, Any]) -> Iterator[str]:
 
 @contextmanager
 def running_app(app: ASGIApp) -> Iterator[str]:
-    """Serve any ASGI app with uvicorn on a free loopback port; yield its base URL."""
+    """Serve any ASGI app with uvicorn on a free loopback port, as `imgproxy serve` runs it; yield
+    its base URL."""
     port = free_port()
     config = uvicorn.Config(
         app,
@@ -45,6 +47,7 @@ def running_app(app: ASGIApp) -> Iterator[str]:
         port=port,
         log_level="warning",
         lifespan="on",
+        **HTTP_OPTIONS,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -1,0 +1,188 @@
+"""Hot answers written by the HTTP protocol itself: what the app would send, in order with the
+other answers on a connection, which is kept or closed as HTTP/1.1 wants."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import pyvips
+import uvicorn
+from uvicorn.server import ServerState
+
+from imgproxy.app import create_app
+from imgproxy.config_loader import build_settings
+from imgproxy.web.protocol import HTTP_OPTIONS, HotProtocol
+from tests.support.images import png, quadrants
+from tests.support.server import local_settings, running_server
+
+FILES = {"quad.png": png(quadrants(64, 48))}
+DATE = (b"date", b"Sat, 05 Dec 2026 12:00:00 GMT")
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def hot(self) -> bool:
+        return self.headers["server-timing"].startswith("hot")
+
+    @property
+    def width(self) -> int:
+        return pyvips.Image.new_from_buffer(self.body, "").width
+
+
+@pytest.fixture(scope="module")
+def address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    settings = local_settings(tmp_path_factory.mktemp("protocol"), FILES)
+    with running_server(settings) as base:
+        parts = urlsplit(base)
+        yield parts.hostname or "", parts.port or 80
+
+
+def request(method: str, target: str, version: str = "1.1", *headers: str) -> bytes:
+    lines = [f"{method} {target} HTTP/{version}", "Host: test", *headers, "", ""]
+    return "\r\n".join(lines).encode()
+
+
+def exchanged(address: tuple[str, int], sent: bytes, methods: list[str]) -> list[Answer]:
+    """Sends `sent` in one write; reads one answer for each of `methods`, in order."""
+    with socket.create_connection(address, timeout=10) as conn:
+        conn.sendall(sent)
+        reader = conn.makefile("rb")
+        return [read_answer(reader, method) for method in methods]
+
+
+def read_answer(reader: Any, method: str) -> Answer:
+    status = int(reader.readline().split()[1])
+    headers = {}
+    while (line := reader.readline()) != b"\r\n":
+        name, value = line.decode("latin-1").rstrip("\r\n").split(": ", 1)
+        headers[name.lower()] = value
+    length = 0 if method == "HEAD" or status == 304 else int(headers["content-length"])
+    return Answer(status, headers, reader.read(length))
+
+
+def test_a_hot_answer_has_the_app_s_headers_and_uvicorn_s(address):
+    first, second = exchanged(address, request("GET", "/quad.png?width=40") * 2, ["GET"] * 2)
+    assert not first.hot and second.hot and second.body == first.body
+    assert second.headers["x-cache"] == "HIT"
+    assert second.headers["content-length"] == str(len(second.body))
+    for name in ("etag", "content-type", "cache-control", "server", "date"):
+        assert second.headers[name] == first.headers[name]
+    assert second.headers["x-request-id"] != first.headers["x-request-id"]
+
+
+def test_pipelined_requests_are_answered_in_order(address):
+    exchanged(address, request("GET", "/quad.png?width=39"), ["GET"])
+    methods = ["GET", "GET", "HEAD", "GET"]
+    targets = [
+        "/quad.png?width=39",
+        "/quad.png?width=21",
+        "/quad.png?width=39",
+        "/quad.png?width=39",
+    ]
+    sent = b"".join(
+        request(method, target) for method, target in zip(methods, targets, strict=True)
+    )
+    answers = exchanged(address, sent, methods)
+    assert [answer.status for answer in answers] == [200] * 4
+    assert [answer.hot for answer in answers] == [True, False, True, True]
+    assert [answers[0].width, answers[1].width, answers[3].width] == [39, 21, 39]
+    assert answers[2].body == b"" and answers[2].headers["content-length"] == str(
+        len(answers[0].body)
+    )
+
+
+@pytest.mark.parametrize(
+    "version, headers", [("1.0", ()), ("1.1", ("Connection: close",))], ids=["http-1.0", "close"]
+)
+def test_a_hot_answer_closes_the_connection_the_client_does_not_keep(address, version, headers):
+    exchanged(address, request("GET", "/quad.png?width=38"), ["GET"])
+    with socket.create_connection(address, timeout=10) as conn:
+        conn.sendall(request("GET", "/quad.png?width=38", version, *headers))
+        reader = conn.makefile("rb")
+        answer = read_answer(reader, "GET")
+        assert answer.hot and answer.width == 38
+        assert answer.headers["connection"] == "close"
+        # Closed by the answer, well before uvicorn's idle connections are (5 s).
+        conn.settimeout(2)
+        assert reader.read() == b""
+
+
+def test_if_none_match_goes_to_the_app_for_its_304(address):
+    (first,) = exchanged(address, request("GET", "/quad.png?width=37"), ["GET"])
+    match = f"If-None-Match: {first.headers['etag']}"
+    (again,) = exchanged(address, request("GET", "/quad.png?width=37", "1.1", match), ["GET"])
+    assert again.status == 304 and again.body == b""
+
+
+class Transport(asyncio.Transport):
+    """What the protocol writes, kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+
+    def writelines(self, list_of_data: Any) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 80), "peername": ("127.0.0.1", 5000)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def test_a_hot_answer_starts_no_app_task_and_a_render_after_it_stays_busy(tmp_path: Path):
+    async def scenario() -> None:
+        app = create_app(build_settings(local_settings(tmp_path, FILES)))
+        config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=60, **HTTP_OPTIONS)
+        config.load()
+        state = ServerState()
+        state.default_headers = [DATE]
+        async with app.router.lifespan_context(app):
+            protocol = HotProtocol(config, state, {})
+            transport = Transport()
+            protocol.connection_made(transport)
+            protocol.data_received(request("GET", "/quad.png?width=36"))
+            await asyncio.gather(*state.tasks)
+            cold = bytes(transport.written)
+            transport.written.clear()
+            # A hot answer and a render in one read: the first is written at once, without a
+            # task; the connection is not idle while the second renders.
+            sent = request("GET", "/quad.png?width=36") + request("GET", "/quad.png?width=35")
+            protocol.data_received(sent)
+            hot = bytes(transport.written)
+            assert hot.startswith(b"HTTP/1.1 200 OK\r\ndate: Sat, 05 Dec 2026 12:00:00 GMT\r\n")
+            assert b"server-timing: hot" in hot and hot.endswith(cold.split(b"\r\n\r\n", 1)[1])
+            assert len(state.tasks) == 1 and protocol.timeout_keep_alive_task is None
+            await asyncio.gather(*state.tasks)
+            assert protocol.timeout_keep_alive_task is not None
+            assert state.total_requests == 3
+            protocol.connection_lost(None)
+
+    asyncio.run(scenario())
