@@ -3,7 +3,8 @@ connection as soon as a request's headers are read.
 
 A kept answer is already checked HTTP, and most of what its request cost went to the ASGI
 round it took through uvicorn: a task, two messages and a check of every header. Here it is
-one write. Everything else, and every answer the app does not know yet, goes the ASGI way.
+one write. Every other request goes the ASGI way, as does a kept answer for a client that has
+not read the answers before it (uvicorn waits there until the connection drains).
 """
 
 from __future__ import annotations
@@ -33,10 +34,9 @@ class HotProtocol(HttpToolsProtocol):
         # armed the idle timer while later requests of the same read were being parsed.
         self._unset_keepalive_if_required()
         answer_hot = getattr(app, "answer_hot", None)
-        writable = not (self.flow.write_paused or self.transport.is_closing())
         if (
             answer_hot is None
-            or not writable
+            or self.flow.write_paused
             or not answer_hot(cycle.scope, partial(self._write, cycle))
         ):
             super()._start_asgi_task(cycle, app)

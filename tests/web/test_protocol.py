@@ -119,6 +119,17 @@ def test_a_hot_answer_closes_the_connection_the_client_does_not_keep(address, ve
         assert reader.read() == b""
 
 
+def test_what_follows_a_hot_answer_that_closes_the_connection_is_not_answered(address):
+    exchanged(address, request("GET", "/quad.png?width=34"), ["GET"])
+    sent = request("GET", "/quad.png?width=34", "1.0") + request("GET", "/quad.png?width=33")
+    with socket.create_connection(address, timeout=10) as conn:
+        conn.sendall(sent)
+        reader = conn.makefile("rb")
+        assert read_answer(reader, "GET").hot
+        conn.settimeout(2)
+        assert reader.read() == b""
+
+
 def test_if_none_match_goes_to_the_app_for_its_304(address):
     (first,) = exchanged(address, request("GET", "/quad.png?width=37"), ["GET"])
     match = f"If-None-Match: {first.headers['etag']}"
@@ -183,6 +194,21 @@ def test_a_hot_answer_starts_no_app_task_and_a_render_after_it_stays_busy(tmp_pa
             await asyncio.gather(*state.tasks)
             assert protocol.timeout_keep_alive_task is not None
             assert state.total_requests == 3
+            # A client that does not read: its next answer waits for the connection to drain.
+            transport.written.clear()
+            protocol.pause_writing()
+            protocol.data_received(request("GET", "/quad.png?width=36"))
+            await asyncio.sleep(0.05)
+            assert len(state.tasks) == 1 and not transport.written
+            protocol.resume_writing()
+            await asyncio.gather(*state.tasks)
+            assert b"server-timing: hot" in transport.written
+            # A hot answer that keeps no connection closes it: no render starts after it.
+            sent = request("GET", "/quad.png?width=36", "1.0") + request(
+                "GET", "/quad.png?width=32"
+            )
+            protocol.data_received(sent)
+            assert transport.closing and not state.tasks
             protocol.connection_lost(None)
 
     asyncio.run(scenario())
