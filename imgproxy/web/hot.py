@@ -163,9 +163,14 @@ class HotAnswers:
 
 
 def request_headers(scope: Scope) -> dict[bytes, str]:
-    """The request headers a kept answer depends on."""
+    """The request headers a kept answer depends on; of a repeated one the first, which the
+    routes read too."""
     wanted = (b"if-none-match", b"accept", b"x-request-id")
-    return {name: value.decode("latin-1") for name, value in scope["headers"] if name in wanted}
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in wanted and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
 
 
 def find_kept(
@@ -213,7 +218,10 @@ def keeping(hot: HotAnswers, scope: Scope, headers: dict[bytes, str], send: Send
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             start.append(message)
-        elif start and not message.get("more_body") and scope["method"] == "GET":
+        elif message.get("more_body"):
+            # An answer sent in parts is never kept: its last part is not its body.
+            start.clear()
+        elif start and scope["method"] == "GET":
             keepable: Keepable | None = scope.get("state", {}).get(KEEPABLE)
             if keepable is not None and start[0]["status"] == 200:
                 kept = [pair for pair in start[0]["headers"] if pair[0] not in PER_REQUEST]

@@ -29,22 +29,52 @@ class HotProtocol(HttpToolsProtocol):
     # uvicorn's own headers (date, server), which it replaces once a second, and their lines.
     _defaults: tuple[list[tuple[bytes, bytes]], bytes] = ([], b"")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # While an answer's completion takes the next queued request: one answered hot then
+        # asks for the one after it, which the same loop takes rather than a deeper call.
+        self._completing = False
+        self._completed_again = False
+
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGIApp) -> None:
         # A request has started: the connection is not idle, even where a hot answer just
         # armed the idle timer while later requests of the same read were being parsed.
         self._unset_keepalive_if_required()
-        answer_hot = getattr(app, "answer_hot", None)
-        if (
-            answer_hot is None
-            or self.flow.write_paused
-            or not answer_hot(cycle.scope, partial(self._write, cycle))
-        ):
+        if not self._answered_hot(cycle, app):
             super()._start_asgi_task(cycle, app)
             return
-        cycle.response_started = cycle.response_complete = True
+        cycle.response_complete = True
         if not cycle.keep_alive:
             self.transport.close()
         cycle.on_response()
+
+    def _answered_hot(self, cycle: RequestResponseCycle, app: ASGIApp) -> bool:
+        """Whether the app wrote this request's kept answer. A failure before anything was
+        written leaves the request to the app, whose own failure answers 500 and is logged
+        with its traceback; raised here, it would end the connection as a bad request."""
+        answer_hot = getattr(app, "answer_hot", None)
+        if answer_hot is None or self.flow.write_paused:
+            return False
+        try:
+            return answer_hot(cycle.scope, partial(self._write, cycle))
+        except Exception:
+            if not cycle.response_started:
+                return False
+            self.logger.exception("a hot answer was sent, but not counted or logged")
+            return True
+
+    def on_response_complete(self) -> None:
+        if self._completing:
+            self._completed_again = True
+            return
+        self._completing = True
+        try:
+            self._completed_again = True
+            while self._completed_again:
+                self._completed_again = False
+                super().on_response_complete()
+        finally:
+            self._completing = False
 
     def _write(self, cycle: RequestResponseCycle, found: HotAnswer, request_id: str) -> Sent:
         sent = sent_kept(cycle.scope, found, request_id)
@@ -59,6 +89,7 @@ class HotProtocol(HttpToolsProtocol):
             )
         )
         self.transport.writelines((head, found.body) if sent.bytes else (head,))
+        cycle.response_started = True
         return sent
 
     def _default_lines(self) -> bytes:

@@ -3,6 +3,7 @@ changed, was purged, or their time ran out."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator
@@ -12,12 +13,13 @@ from typing import Any
 import pytest
 import pyvips
 from starlette.testclient import TestClient
+from starlette.types import Message, Send
 
 from imgproxy.app import create_app
-from imgproxy.cache.changes import announce
+from imgproxy.cache.changes import ChangeWatch, announce
 from imgproxy.config_loader import build_settings
 from imgproxy.signing import signed_url
-from imgproxy.web.hot import FILE_CHECK_S
+from imgproxy.web.hot import FILE_CHECK_S, KEEPABLE, HotAnswers, Keepable, keeping
 from tests.support.images import png, quadrants, transparent_square
 from tests.support.server import local_settings
 
@@ -133,3 +135,36 @@ def test_a_tampered_signature_is_refused_even_for_a_hot_url(tmp_path):
         assert hot(client.get(url))
         tampered = url.replace("width=24", "width=23")
         assert client.get(tampered).status_code == 403
+
+
+def test_a_repeated_accept_header_is_read_as_the_routes_read_it(client):
+    both = client.get(
+        "/quad.png?format=auto", headers=[("Accept", "image/webp"), ("Accept", "*/*")]
+    )
+    assert both.headers["content-type"] == "image/webp"
+    other = client.get("/quad.png?format=auto", headers={"Accept": "*/*"})
+    assert other.headers["content-type"] == "image/jpeg"
+    again = client.get("/quad.png?format=auto", headers={"Accept": "image/webp"})
+    assert hot(again) and again.headers["content-type"] == "image/webp"
+
+
+def test_an_answer_sent_in_parts_is_never_kept(tmp_path):
+    answers = HotAnswers(1 << 20, 5.0, ChangeWatch(tmp_path))
+    parts = [[b"whole"], [b"in ", b"parts"]]
+    for number, bodies in enumerate(parts):
+        scope = {"method": "GET", "path": f"/{number}", "query_string": b"", "headers": []}
+        scope["state"] = {KEEPABLE: Keepable(vary=False)}
+        asyncio.run(sent_through(keeping(answers, scope, {}, discard), bodies))
+    assert answers.get(("/0", b"", None)) is not None
+    assert answers.get(("/1", b"", None)) is None
+
+
+async def sent_through(send: Send, bodies: list[bytes]) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    for body in bodies[:-1]:
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+    await send({"type": "http.response.body", "body": bodies[-1]})
+
+
+async def discard(message: Message) -> None:
+    pass

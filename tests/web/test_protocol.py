@@ -4,8 +4,10 @@ other answers on a connection, which is kept or closed as HTTP/1.1 wants."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,9 @@ from uvicorn.server import ServerState
 
 from imgproxy.app import create_app
 from imgproxy.config_loader import build_settings
+from imgproxy.web.hot import HotAnswers
 from imgproxy.web.protocol import HTTP_OPTIONS, HotProtocol
+from imgproxy.web.stats import Stats
 from tests.support.images import png, quadrants
 from tests.support.server import local_settings, running_server
 
@@ -72,17 +76,37 @@ def read_answer(reader: Any, method: str) -> Answer:
     return Answer(status, headers, reader.read(length))
 
 
-def test_a_hot_answer_has_the_app_s_headers_and_uvicorn_s(address):
+@pytest.fixture
+def written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The request ids of the answers the protocol writes itself from now on."""
+    ids: list[str] = []
+    write = HotProtocol._write
+
+    def noted(self: HotProtocol, cycle: Any, found: Any, request_id: str) -> Any:
+        ids.append(request_id)
+        return write(self, cycle, found, request_id)
+
+    monkeypatch.setattr(HotProtocol, "_write", noted)
+    return ids
+
+
+def by_protocol(answers: list[Answer], written: list[str]) -> list[bool]:
+    return [answer.headers["x-request-id"] in written for answer in answers]
+
+
+def test_a_hot_answer_has_the_app_s_headers_and_uvicorn_s(address, written):
     first, second = exchanged(address, request("GET", "/quad.png?width=40") * 2, ["GET"] * 2)
     assert not first.hot and second.hot and second.body == first.body
+    assert by_protocol([first, second], written) == [False, True]
     assert second.headers["x-cache"] == "HIT"
     assert second.headers["content-length"] == str(len(second.body))
-    for name in ("etag", "content-type", "cache-control", "server", "date"):
+    assert "date" in second.headers
+    for name in ("etag", "content-type", "cache-control", "server"):
         assert second.headers[name] == first.headers[name]
     assert second.headers["x-request-id"] != first.headers["x-request-id"]
 
 
-def test_pipelined_requests_are_answered_in_order(address):
+def test_pipelined_requests_are_answered_in_order(address, written):
     exchanged(address, request("GET", "/quad.png?width=39"), ["GET"])
     methods = ["GET", "GET", "HEAD", "GET"]
     targets = [
@@ -97,22 +121,35 @@ def test_pipelined_requests_are_answered_in_order(address):
     answers = exchanged(address, sent, methods)
     assert [answer.status for answer in answers] == [200] * 4
     assert [answer.hot for answer in answers] == [True, False, True, True]
+    assert by_protocol(answers, written) == [True, False, True, True]
     assert [answers[0].width, answers[1].width, answers[3].width] == [39, 21, 39]
     assert answers[2].body == b"" and answers[2].headers["content-length"] == str(
         len(answers[0].body)
     )
 
 
+def test_a_thousand_hot_answers_queued_behind_a_render_are_all_sent(address, written):
+    exchanged(address, request("GET", "/quad.png?width=31"), ["GET"])
+    hot = 1000
+    sent = request("GET", "/quad.png?width=30") + request("GET", "/quad.png?width=31") * hot
+    answers = exchanged(address, sent, ["GET"] * (hot + 1))
+    assert [answer.width for answer in answers[:2]] == [30, 31]
+    assert all(answer.status == 200 and answer.hot for answer in answers[1:])
+    assert all(by_protocol(answers[1:], written))
+
+
 @pytest.mark.parametrize(
     "version, headers", [("1.0", ()), ("1.1", ("Connection: close",))], ids=["http-1.0", "close"]
 )
-def test_a_hot_answer_closes_the_connection_the_client_does_not_keep(address, version, headers):
+def test_a_hot_answer_closes_the_connection_the_client_does_not_keep(
+    address, written, version, headers
+):
     exchanged(address, request("GET", "/quad.png?width=38"), ["GET"])
     with socket.create_connection(address, timeout=10) as conn:
         conn.sendall(request("GET", "/quad.png?width=38", version, *headers))
         reader = conn.makefile("rb")
         answer = read_answer(reader, "GET")
-        assert answer.hot and answer.width == 38
+        assert answer.hot and answer.width == 38 and by_protocol([answer], written) == [True]
         assert answer.headers["connection"] == "close"
         # Closed by the answer, well before uvicorn's idle connections are (5 s).
         conn.settimeout(2)
@@ -168,21 +205,38 @@ class Transport(asyncio.Transport):
         pass
 
 
+@contextlib.asynccontextmanager
+async def connected(tmp_path: Path) -> AsyncIterator[tuple[HotProtocol, Transport, ServerState]]:
+    """A HotProtocol on a stand-in transport, in front of a started app."""
+    app = create_app(build_settings(local_settings(tmp_path, FILES)))
+    options = {"log_config": None, "log_level": "warning", "timeout_keep_alive": 60}
+    config = uvicorn.Config(app, **options, **HTTP_OPTIONS)
+    config.load()
+    state = ServerState()
+    state.default_headers = [DATE]
+    async with app.router.lifespan_context(app):
+        protocol = HotProtocol(config, state, {})
+        transport = Transport()
+        protocol.connection_made(transport)
+        try:
+            yield protocol, transport, state
+        finally:
+            protocol.connection_lost(None)
+
+
+async def rendered(protocol: HotProtocol, transport: Transport, state: ServerState) -> bytes:
+    """What a request for a 36 px wide image writes, its answer rendered by the app."""
+    protocol.data_received(request("GET", "/quad.png?width=36"))
+    await asyncio.gather(*state.tasks)
+    written = bytes(transport.written)
+    transport.written.clear()
+    return written
+
+
 def test_a_hot_answer_starts_no_app_task_and_a_render_after_it_stays_busy(tmp_path: Path):
     async def scenario() -> None:
-        app = create_app(build_settings(local_settings(tmp_path, FILES)))
-        config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=60, **HTTP_OPTIONS)
-        config.load()
-        state = ServerState()
-        state.default_headers = [DATE]
-        async with app.router.lifespan_context(app):
-            protocol = HotProtocol(config, state, {})
-            transport = Transport()
-            protocol.connection_made(transport)
-            protocol.data_received(request("GET", "/quad.png?width=36"))
-            await asyncio.gather(*state.tasks)
-            cold = bytes(transport.written)
-            transport.written.clear()
+        async with connected(tmp_path) as (protocol, transport, state):
+            cold = await rendered(protocol, transport, state)
             # A hot answer and a render in one read: the first is written at once, without a
             # task; the connection is not idle while the second renders.
             sent = request("GET", "/quad.png?width=36") + request("GET", "/quad.png?width=35")
@@ -209,6 +263,40 @@ def test_a_hot_answer_starts_no_app_task_and_a_render_after_it_stays_busy(tmp_pa
             )
             protocol.data_received(sent)
             assert transport.closing and not state.tasks
-            protocol.connection_lost(None)
 
     asyncio.run(scenario())
+
+
+def test_a_lookup_that_fails_is_left_to_the_app_which_answers_500(tmp_path, monkeypatch):
+    async def scenario() -> None:
+        async with connected(tmp_path) as (protocol, transport, state):
+            await rendered(protocol, transport, state)
+            monkeypatch.setattr(HotAnswers, "get", broken)
+            assert (await rendered(protocol, transport, state)).startswith(b"HTTP/1.1 500 ")
+
+    asyncio.run(scenario())
+
+
+def test_an_answer_sent_before_its_count_failed_is_complete_and_the_failure_logged(
+    tmp_path, monkeypatch, caplog
+):
+    async def scenario() -> None:
+        async with connected(tmp_path) as (protocol, transport, state):
+            await rendered(protocol, transport, state)
+            monkeypatch.setattr(Stats, "count_all", broken)
+            protocol.data_received(request("GET", "/quad.png?width=36"))
+            assert not state.tasks and b"server-timing: hot" in transport.written
+            assert state.total_requests == 2 and not transport.closing
+
+    # uvicorn's loggers do not pass records on to the root logger.
+    logger = logging.getLogger("uvicorn.error")
+    logger.addHandler(caplog.handler)
+    try:
+        asyncio.run(scenario())
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert "a hot answer was sent, but not counted or logged" in caplog.text
+
+
+def broken(*args: object) -> None:
+    raise RuntimeError("broken")
