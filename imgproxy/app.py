@@ -47,7 +47,8 @@ from imgproxy.web.playground import PLAYGROUND_ROUTES
 from imgproxy.web.routes import ROUTES, handle_crash, handle_error
 from imgproxy.web.stats import FLUSH_EVERY_S, Stats
 
-# Set in a request's scope once its kept answer was looked for and not found.
+# Set in a request's scope, to its request headers (`request_headers`), once its kept answer was
+# looked for and not found.
 LOOKED_UP = "imgproxy.hot_looked_up"
 
 
@@ -93,8 +94,9 @@ class App(Starlette):
             await super().__call__(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = request_headers(scope)
-        sent = None if scope.get(LOOKED_UP) else await send_kept(state.hot, scope, headers, send)
+        looked_up: dict[bytes, str] | None = scope.get(LOOKED_UP)
+        headers = request_headers(scope) if looked_up is None else looked_up
+        sent = None if looked_up is not None else await send_kept(state.hot, scope, headers, send)
         if sent is None:
             await super().__call__(scope, receive, keeping(state.hot, scope, headers, send))
             return
@@ -108,9 +110,10 @@ class App(Starlette):
         if state is None:
             return False
         started = time.perf_counter()
-        kept = find_kept(state.hot, scope, request_headers(scope))
+        headers = request_headers(scope)
+        kept = find_kept(state.hot, scope, headers)
         if kept is None:
-            scope[LOOKED_UP] = True
+            scope[LOOKED_UP] = headers
             return False
         self._answered_hot(state, scope, write(*kept), started)
         return True
