@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Scope
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from imgproxy.web.hot import HotAnswer, header_lines, per_request, sent_kept
@@ -20,6 +20,8 @@ from imgproxy.web.logs import Sent
 
 STATUS_OK = b"HTTP/1.1 200 OK\r\n"
 CLOSE = b"connection: close\r\n"
+# Headers that announce a body: such a request is not whole when its headers are read.
+BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 
 
 class HotProtocol(HttpToolsProtocol):
@@ -37,6 +39,11 @@ class HotProtocol(HttpToolsProtocol):
         self._completed_again = False
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGIApp) -> None:
+        # A hot answer that kept no connection closed it while the rest of its read was being
+        # parsed: what follows it is neither answered nor started, as uvicorn leaves requests
+        # queued behind an answer that closes the connection.
+        if self.transport.is_closing():
+            return
         # A request has started: the connection is not idle, even where a hot answer just
         # armed the idle timer while later requests of the same read were being parsed.
         self._unset_keepalive_if_required()
@@ -51,9 +58,12 @@ class HotProtocol(HttpToolsProtocol):
     def _answered_hot(self, cycle: RequestResponseCycle, app: ASGIApp) -> bool:
         """Whether the app wrote this request's kept answer. A failure before anything was
         written leaves the request to the app, whose own failure answers 500 and is logged
-        with its traceback; raised here, it would end the connection as a bad request."""
+        with its traceback; raised here, it would end the connection as a bad request.
+
+        A request with a body goes to the app too: answered before its body is parsed, it
+        would have its 200 sent even where the body turns out malformed and gets the 400."""
         answer_hot = getattr(app, "answer_hot", None)
-        if answer_hot is None or self.flow.write_paused:
+        if answer_hot is None or self.flow.write_paused or _has_body(cycle.scope):
             return False
         try:
             return answer_hot(cycle.scope, partial(self._write, cycle))
@@ -99,6 +109,10 @@ class HotProtocol(HttpToolsProtocol):
             lines = header_lines(headers)
             HotProtocol._defaults = (headers, lines)
         return lines
+
+
+def _has_body(scope: Scope) -> bool:
+    return any(name in BODY_HEADERS for name, _ in scope["headers"])
 
 
 # How `imgproxy serve` runs uvicorn's HTTP. Without proxy headers no middleware stands between

@@ -38,6 +38,12 @@ def grating(width: int, height: int, period: float) -> pyvips.Image:
     )
 
 
+def noise(width: int, height: int) -> pyvips.Image:
+    """Grey-level noise in each of three bands: pixels no encoder can shrink much."""
+    grey = pyvips.Image.gaussnoise(width, height, sigma=90, mean=128).cast("uchar")
+    return grey.bandjoin([grey.rot180(), grey.fliphor()]).copy(interpretation="srgb")
+
+
 def transparent_square(size: int = 100) -> pyvips.Image:
     """RGBA: fully transparent, with an opaque red square in the middle half."""
     image = pyvips.Image.black(size, size, bands=4).cast("uchar").copy(interpretation="srgb")

@@ -23,10 +23,12 @@ from imgproxy.config_loader import build_settings
 from imgproxy.web.hot import HotAnswers
 from imgproxy.web.protocol import HTTP_OPTIONS, HotProtocol
 from imgproxy.web.stats import Stats
-from tests.support.images import png, quadrants
+from tests.support.images import jpeg, noise, png, quadrants
 from tests.support.server import local_settings, running_server
 
-FILES = {"quad.png": png(quadrants(64, 48))}
+FILES = {"quad.png": png(quadrants(64, 48)), "noise.jpg": jpeg(noise(1600, 1200), 100)}
+# An answer of several megabytes: the socket's buffer takes part of it, the rest waits.
+LARGE = "/noise.jpg?quality=100"
 DATE = (b"date", b"Sat, 05 Dec 2026 12:00:00 GMT")
 
 
@@ -156,9 +158,21 @@ def test_a_hot_answer_closes_the_connection_the_client_does_not_keep(
         assert reader.read() == b""
 
 
-def test_what_follows_a_hot_answer_that_closes_the_connection_is_not_answered(address):
-    exchanged(address, request("GET", "/quad.png?width=34"), ["GET"])
-    sent = request("GET", "/quad.png?width=34", "1.0") + request("GET", "/quad.png?width=33")
+@pytest.mark.parametrize(
+    "target, headers",
+    [("/quad.png?width=34", ()), (LARGE, ("Connection: keep-alive",))],
+    ids=["1.0", "keep-alive"],
+)
+def test_what_follows_a_hot_answer_that_closes_the_connection_is_not_answered(
+    address, target, headers
+):
+    # HTTP/1.0 asking to keep the connection: uvicorn closes it all the same, while the parser
+    # goes on to the requests that follow, answered hot or not. A large answer keeps the
+    # closing connection open until the client has read it.
+    exchanged(address, request("GET", target) + request("GET", "/quad.png?width=34"), ["GET"] * 2)
+    hot = request("GET", "/quad.png?width=34")
+    sent = request("GET", target, "1.0", *headers) + hot * 2
+    sent += request("GET", "/quad.png?width=33")
     with socket.create_connection(address, timeout=10) as conn:
         conn.sendall(sent)
         reader = conn.makefile("rb")
@@ -257,12 +271,36 @@ def test_a_hot_answer_starts_no_app_task_and_a_render_after_it_stays_busy(tmp_pa
             protocol.resume_writing()
             await asyncio.gather(*state.tasks)
             assert b"server-timing: hot" in transport.written
-            # A hot answer that keeps no connection closes it: no render starts after it.
-            sent = request("GET", "/quad.png?width=36", "1.0") + request(
-                "GET", "/quad.png?width=32"
-            )
-            protocol.data_received(sent)
+            # A hot answer that keeps no connection closes it: nothing after it is answered
+            # or started, even where HTTP/1.0 asked to keep it and the parser reads on.
+            transport.written.clear()
+            hot = request("GET", "/quad.png?width=36")
+            sent = request("GET", "/quad.png?width=36", "1.0", "Connection: keep-alive")
+            protocol.data_received(sent + hot * 2 + request("GET", "/quad.png?width=32"))
             assert transport.closing and not state.tasks
+            assert transport.written.count(b"HTTP/1.1 ") == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_request_with_a_body_goes_to_the_app_and_a_malformed_body_gets_its_400_alone(
+    tmp_path: Path,
+):
+    async def scenario() -> None:
+        async with connected(tmp_path) as (protocol, transport, state):
+            await rendered(protocol, transport, state)
+            sent = request("GET", "/quad.png?width=36", "1.1", "Content-Length: 5") + b"hello"
+            protocol.data_received(sent)
+            assert len(state.tasks) == 1 and not transport.written
+            await asyncio.gather(*state.tasks)
+            assert transport.written.startswith(b"HTTP/1.1 200 OK\r\n")
+            assert b"server-timing: hot" in transport.written
+            transport.written.clear()
+            chunked = request("GET", "/quad.png?width=36", "1.1", "Transfer-Encoding: chunked")
+            protocol.data_received(chunked + b"zz\r\nhello\r\n0\r\n\r\n")
+            assert transport.written.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+            assert transport.written.count(b"HTTP/1.1 ") == 1 and transport.closing
+            await asyncio.gather(*state.tasks)
 
     asyncio.run(scenario())
 
