@@ -148,7 +148,6 @@ def imgproxy_section(
         results.coalesced_renders = coalescing(server.base, admin)
         results.quality_auto = served(server.base, [QUALITY_AUTO], seconds)
         results.quality_fixed = served(server.base, [QUALITY_FIXED], seconds)
-    mix_section(root, results, seconds)
 
 
 def each_configuration(stack: contextlib.ExitStack, root: Path) -> dict[str, Server]:
@@ -162,19 +161,47 @@ def each_configuration(stack: contextlib.ExitStack, root: Path) -> dict[str, Ser
 
 
 def mix_section(root: Path, results: Results, seconds: float) -> None:
-    """The mix under the defaults and under each other configuration, in turns."""
-    paths = _mixed(c.paths() for c in CASES)
+    """The mix under each of imgproxy's configurations and each of thumbor's, every server
+    running, in turns, so that the machine's drift over the section falls on all alike."""
+    ours, theirs = _mixed(c.paths() for c in CASES), _mixed(c.thumbor_paths() for c in CASES)
+    share = seconds * 2 / TURNS
     with contextlib.ExitStack() as stack:
         running = each_configuration(stack, root)
-        loads: dict[str, list[LoadResult]] = {name: [] for name in running}
+        rivals = {
+            label: stack.enter_context(thumbor(root, free_port(), processes, threads))
+            for (processes, threads), label in THUMBOR_CONFIGURATIONS.items()
+        }
+        for server in running.values():
+            warm(server.base, ours)
+        for server in rivals.values():
+            warm(server.base, theirs)
+        measures = [
+            *(
+                (name, functools.partial(load, s.base, ours, CONNECTIONS, share))
+                for name, s in running.items()
+            ),
+            *(
+                (label, functools.partial(better_of_two, s.base, theirs, share))
+                for label, s in rivals.items()
+            ),
+        ]
+        loads: dict[str, list[LoadResult]] = {name: [] for name, _ in measures}
         for _ in range(TURNS):
-            for name, server in running.items():
-                loads[name].append(served(server.base, paths, seconds * 2 / TURNS))
+            for name, measure in measures:
+                loads[name].append(measure())
         time.sleep(REST_S)
         for name, server in running.items():
-            results.mix[name] = LoadResult.joined(loads[name])
-            results.mix_rss_mb[name] = server.peak_rss_mb()
-            results.mix_rest_rss_mb[name] = server.rss_mb()
+            record_mix(results, name, LoadResult.joined(loads[name]), server)
+        label = max(rivals, key=lambda label: LoadResult.joined(loads[label]).per_second)
+        record_mix(results, "thumbor", LoadResult.joined(loads[label]), rivals[label])
+        results.thumbor_configurations[MIX] = label
+
+
+def record_mix(results: Results, name: str, mix: LoadResult, server: Server) -> None:
+    """A server's mix, its peak memory, and its memory REST_S after the last turn."""
+    results.mix[name] = mix
+    results.mix_rss_mb[name] = server.peak_rss_mb()
+    results.mix_rest_rss_mb[name] = server.rss_mb()
 
 
 def cache_hit_section(root: Path, results: Results, seconds: float) -> None:
@@ -212,7 +239,13 @@ THUMBOR_CONFIGURATIONS = {
 def best_of_two(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
     """thumbor's processes share one listening socket, and all of a run's keep-alive
     connections sometimes land in one of them: its better run of two, on new connections."""
-    runs = (served(base, paths, seconds) for _ in range(2))
+    warm(base, paths)
+    return better_of_two(base, paths, seconds)
+
+
+def better_of_two(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
+    """The better of two runs on paths already asked for once."""
+    runs = (load(base, paths, CONNECTIONS, seconds) for _ in range(2))
     return max(runs, key=lambda run: run.per_second)
 
 
@@ -222,8 +255,6 @@ def thumbor_section(root: Path, results: Results, seconds: float) -> None:
     for (processes, threads), label in THUMBOR_CONFIGURATIONS.items():
         with thumbor(root, free_port(), processes, threads) as server:
             thumbor_cases(server.base, results, label, seconds)
-        with thumbor(root, free_port(), processes, threads) as server:
-            thumbor_mix(server, results, label, seconds)
 
 
 def thumbor_cases(base: str, results: Results, label: str, seconds: float) -> None:
@@ -233,17 +264,6 @@ def thumbor_cases(base: str, results: Results, label: str, seconds: float) -> No
         if row.thumbor is None or rate.per_second > row.thumbor.per_second:
             results.cases[index] = replace(row, thumbor=rate)
             results.thumbor_configurations[row.name] = label
-
-
-def thumbor_mix(server: Server, results: Results, label: str, seconds: float) -> None:
-    mix = best_of_two(server.base, _mixed(c.thumbor_paths() for c in CASES), seconds * 2)
-    if "thumbor" in results.mix and mix.per_second <= results.mix["thumbor"].per_second:
-        return
-    results.mix["thumbor"] = mix
-    results.mix_rss_mb["thumbor"] = server.peak_rss_mb()
-    time.sleep(REST_S)
-    results.mix_rest_rss_mb["thumbor"] = server.rss_mb()
-    results.thumbor_configurations[MIX] = label
 
 
 def fidelity_section(root: Path, results: Results, inputs: dict[str, bytes]) -> None:
@@ -292,6 +312,7 @@ def measured(root: Path, seconds: float, quick: bool) -> Results:
         cache_hit_section(root, results, seconds)
         results.rss_16_mb = peak_rss_under_16_renders(root)
         thumbor_section(root, results, seconds)
+        mix_section(root, results, seconds)
         fidelity_section(root, results, inputs)
         results.detail = detail(detailed_originals(inputs))
         results.costs = costs.measure(inputs, seconds)
