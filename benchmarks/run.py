@@ -16,7 +16,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from statistics import mean
@@ -38,6 +38,9 @@ CONNECTIONS = 2 * CORES
 # third of its seconds each, so that the machine's drift over the case falls on the four alike.
 TURNS = 3
 RESULTS = Path(__file__).parent / "results"
+QUALITY_PATHS = (QUALITY_AUTO, QUALITY_FIXED)
+# A load of some paths for the seconds given.
+Measure = Callable[[float], LoadResult]
 # Cold renders of one URL sent at once; all but one must wait for the first render.
 COALESCED = 16
 # imgproxy's configurations for the mix and the output bytes: the defaults, and JPEGs decoded
@@ -75,11 +78,6 @@ def case_row(
         LoadResult.joined(loads),
         bare=LoadResult.joined(bares),
     )
-
-
-def served(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
-    warm(base, paths)
-    return load(base, paths, CONNECTIONS, seconds)
 
 
 def served_hits(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
@@ -146,8 +144,25 @@ def imgproxy_section(
         if quick:
             return
         results.coalesced_renders = coalescing(server.base, admin)
-        results.quality_auto = served(server.base, [QUALITY_AUTO], seconds)
-        results.quality_fixed = served(server.base, [QUALITY_FIXED], seconds)
+        results.quality_auto, results.quality_fixed = quality_auto_and_fixed(server.base, seconds)
+
+
+def quality_auto_and_fixed(base: str, seconds: float) -> tuple[LoadResult, LoadResult]:
+    """quality=auto and the same render at a fixed quality, each for `seconds`, in turns."""
+    renders = {path: functools.partial(load, base, [path], CONNECTIONS) for path in QUALITY_PATHS}
+    warm(base, QUALITY_PATHS)
+    found = in_turns(renders, seconds)
+    return found[QUALITY_AUTO], found[QUALITY_FIXED]
+
+
+def in_turns(measures: dict[str, Measure], seconds: float) -> dict[str, LoadResult]:
+    """Each measure for `seconds` in all, in TURNS turns, so that the machine's drift falls on
+    all alike; each one's turns joined."""
+    loads: dict[str, list[LoadResult]] = {name: [] for name in measures}
+    for _ in range(TURNS):
+        for name, measure in measures.items():
+            loads[name].append(measure(seconds / TURNS))
+    return {name: LoadResult.joined(runs) for name, runs in loads.items()}
 
 
 def each_configuration(stack: contextlib.ExitStack, root: Path) -> dict[str, Server]:
@@ -164,7 +179,6 @@ def mix_section(root: Path, results: Results, seconds: float) -> None:
     """The mix under each of imgproxy's configurations and each of thumbor's, every server
     running, in turns, so that the machine's drift over the section falls on all alike."""
     ours, theirs = _mixed(c.paths() for c in CASES), _mixed(c.thumbor_paths() for c in CASES)
-    share = seconds * 2 / TURNS
     with contextlib.ExitStack() as stack:
         running = each_configuration(stack, root)
         rivals = {
@@ -175,25 +189,22 @@ def mix_section(root: Path, results: Results, seconds: float) -> None:
             warm(server.base, ours)
         for server in rivals.values():
             warm(server.base, theirs)
-        measures = [
-            *(
-                (name, functools.partial(load, s.base, ours, CONNECTIONS, share))
+        measures = {
+            **{
+                name: functools.partial(load, s.base, ours, CONNECTIONS)
                 for name, s in running.items()
-            ),
-            *(
-                (label, functools.partial(better_of_two, s.base, theirs, share))
+            },
+            **{
+                label: functools.partial(better_of_two, s.base, theirs)
                 for label, s in rivals.items()
-            ),
-        ]
-        loads: dict[str, list[LoadResult]] = {name: [] for name, _ in measures}
-        for _ in range(TURNS):
-            for name, measure in measures:
-                loads[name].append(measure())
+            },
+        }
+        mixes = in_turns(measures, seconds * 2)
         time.sleep(REST_S)
         for name, server in running.items():
-            record_mix(results, name, LoadResult.joined(loads[name]), server)
-        label = max(rivals, key=lambda label: LoadResult.joined(loads[label]).per_second)
-        record_mix(results, "thumbor", LoadResult.joined(loads[label]), rivals[label])
+            record_mix(results, name, mixes[name], server)
+        label = max(rivals, key=lambda label: mixes[label].per_second)
+        record_mix(results, "thumbor", mixes[label], rivals[label])
         results.thumbor_configurations[MIX] = label
 
 
