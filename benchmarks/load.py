@@ -88,7 +88,9 @@ def _wrk(base: str, paths: Sequence[str], connections: int, seconds: float) -> L
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % quoted)
     try:
-        command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "60s"]
+        # wrk takes whole seconds; the rate is per the seconds it reports.
+        duration = f"-d{max(1, round(seconds))}s"
+        command = ["wrk", "-t1", f"-c{connections}", duration, "--timeout", "60s"]
         done = subprocess.run(
             [*command, "-s", script.name, base], capture_output=True, text=True, check=True
         )

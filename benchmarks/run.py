@@ -80,11 +80,6 @@ def case_row(
     )
 
 
-def served_hits(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
-    warm(base, paths)
-    return load_fast(base, paths, CONNECTIONS, seconds)
-
-
 def _mixed(per_case: Iterable[list[str]]) -> list[str]:
     """Cases 1-6 in turn: one request of each case, then the next copy of each."""
     return [path for paths in zip(*per_case, strict=True) for path in paths]
@@ -216,20 +211,36 @@ def record_mix(results: Results, name: str, mix: LoadResult, server: Server) -> 
 
 
 def cache_hit_section(root: Path, results: Results, seconds: float) -> None:
-    with servers.imgproxy(root, free_port(), free_port(), result_cache_mb=256) as server:
-        results.hit = served_hits(server.base, [CASES[0].path], seconds)
-        hit = httpx.get(server.base + CASES[0].path)
-    unlogged = {"IMGPROXY_LOG_REQUESTS": "false"}
-    with servers.imgproxy(root, free_port(), free_port(), 256, unlogged) as server:
-        results.hit_unlogged = served_hits(server.base, [CASES[0].path], seconds)
-    body_file, headers_file = root / "hit.jpg", root / "hit-headers.json"
-    body_file.write_bytes(hit.content)
-    headers_file.write_text(json.dumps(hit_headers(hit)))
-    with servers.bare(body_file, free_port()) as server:
-        results.bare = served_hits(server.base, ["/"], seconds)
-    with servers.bare(body_file, free_port(), headers_file) as server:
-        results.bare_headers = served_hits(server.base, ["/"], seconds)
-        results.hit_header_count = len(hit.headers)
+    """Case 1's cache hits, with and without request lines, and bare uvicorn sending the same
+    bytes, with and without the same headers: the four servers running together, in turns."""
+    path, unlogged = CASES[0].path, {"IMGPROXY_LOG_REQUESTS": "false"}
+    with contextlib.ExitStack() as stack:
+        logged = stack.enter_context(servers.imgproxy(root, free_port(), free_port(), 256))
+        quiet = stack.enter_context(servers.imgproxy(root, free_port(), free_port(), 256, unlogged))
+        hit = httpx.get(logged.base + path)
+        body_file, headers_file = root / "hit.jpg", root / "hit-headers.json"
+        body_file.write_bytes(hit.content)
+        headers_file.write_text(json.dumps(hit_headers(hit)))
+        bare = stack.enter_context(servers.bare(body_file, free_port()))
+        dressed = stack.enter_context(servers.bare(body_file, free_port(), headers_file))
+        targets = {
+            "hit": (logged.base, path),
+            "unlogged": (quiet.base, path),
+            "bare": (bare.base, "/"),
+            "bare with headers": (dressed.base, "/"),
+        }
+        for base, target in targets.values():
+            warm(base, [target])
+        hits = in_turns(
+            {
+                name: functools.partial(load_fast, base, [target], CONNECTIONS)
+                for name, (base, target) in targets.items()
+            },
+            seconds,
+        )
+    results.hit, results.hit_unlogged = hits["hit"], hits["unlogged"]
+    results.bare, results.bare_headers = hits["bare"], hits["bare with headers"]
+    results.hit_header_count = len(hit.headers)
 
 
 def hit_headers(hit: httpx.Response) -> list[tuple[str, str]]:
