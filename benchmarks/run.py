@@ -217,6 +217,8 @@ def cache_hit_section(root: Path, results: Results, seconds: float) -> None:
     with contextlib.ExitStack() as stack:
         logged = stack.enter_context(servers.imgproxy(root, free_port(), free_port(), 256))
         quiet = stack.enter_context(servers.imgproxy(root, free_port(), free_port(), 256, unlogged))
+        # The answer a hit sends, once a first request has rendered and kept it.
+        warm(logged.base, [path])
         hit = httpx.get(logged.base + path)
         body_file, headers_file = root / "hit.jpg", root / "hit-headers.json"
         body_file.write_bytes(hit.content)
