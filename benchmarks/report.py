@@ -218,8 +218,8 @@ def thumbor_note(configurations: dict[str, str]) -> str:
     gave = "; ".join(f"{label}: {', '.join(rows)}" for label, rows in by_label.items())
     return (
         "thumbor ran in each of its configurations, and each of its figures is the better one's, "
-        "itself the better of two runs on new connections (the mix's, in each of its turns "
-        f"beside imgproxy's) ({gave})."
+        "itself the better of two runs on new connections, the mix's in each of its turns "
+        f"beside imgproxy's ({gave})."
     )
 
 

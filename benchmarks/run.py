@@ -260,15 +260,10 @@ THUMBOR_CONFIGURATIONS = {
 }
 
 
-def best_of_two(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
-    """thumbor's processes share one listening socket, and all of a run's keep-alive
-    connections sometimes land in one of them: its better run of two, on new connections."""
-    warm(base, paths)
-    return better_of_two(base, paths, seconds)
-
-
 def better_of_two(base: str, paths: Sequence[str], seconds: float) -> LoadResult:
-    """The better of two runs on paths already asked for once."""
+    """thumbor's processes share one listening socket, and all of a run's keep-alive
+    connections sometimes land in one of them: its better run of two, on new connections, of
+    paths already asked for once."""
     runs = (load(base, paths, CONNECTIONS, seconds) for _ in range(2))
     return max(runs, key=lambda run: run.per_second)
 
@@ -284,7 +279,8 @@ def thumbor_section(root: Path, results: Results, seconds: float) -> None:
 def thumbor_cases(base: str, results: Results, label: str, seconds: float) -> None:
     for index, case in enumerate(CASES):
         row = results.cases[index]
-        rate = best_of_two(base, case.thumbor_paths(), seconds)
+        warm(base, case.thumbor_paths())
+        rate = better_of_two(base, case.thumbor_paths(), seconds)
         if row.thumbor is None or rate.per_second > row.thumbor.per_second:
             results.cases[index] = replace(row, thumbor=rate)
             results.thumbor_configurations[row.name] = label
