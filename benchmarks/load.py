@@ -48,6 +48,8 @@ class LoadResult:
     errors: int
     seconds: float
     p99_ms: float
+    # The runs this one joins, in the order they ran (none for a single run).
+    turns: tuple[LoadResult, ...] = ()
 
     @property
     def per_second(self) -> float:
@@ -61,6 +63,7 @@ class LoadResult:
             sum(run.errors for run in runs),
             sum(run.seconds for run in runs),
             max(run.p99_ms for run in runs),
+            tuple(runs),
         )
 
 

@@ -32,15 +32,23 @@ RawFn = Callable[[bytes], bytes]
 
 def shrunk_jpeg(data: bytes, width: int) -> pyvips.Image:
     """The largest DCT shrink that leaves twice `width` to resample, then Lanczos to `width`
-    from the part of a pixel the shrink leaves at the edges, as imgproxy does. A shrunk decode
-    is libjpeg-turbo's through simplejpeg, as imgproxy's is; a whole-size one streams through
-    libvips."""
+    from the part of a pixel the shrink leaves at the edges, as imgproxy does."""
     header = pyvips.Image.new_from_buffer(data, "")
+    return _resampled(header, *_dct_decoded(data, header, width), width)
+
+
+def _dct_decoded(data: bytes, header: pyvips.Image, width: int) -> tuple[pyvips.Image, int]:
+    """The JPEG at the largest DCT shrink that leaves twice `width`, and that shrink. A shrunk
+    decode is libjpeg-turbo's through simplejpeg, as imgproxy's is; a whole-size one streams
+    through libvips."""
     headroom = RESAMPLE_HEADROOM["fine"]
     shrink = next((s for s in (8, 4, 2) if header.width // s >= headroom * width), 1)
     image = pyvips.Image.new_from_buffer(data, "", shrink=shrink, access="sequential")
     size = (header.width, header.height)
-    image = jpegload.decoded(data, image, size, shrink, "sequential")
+    return jpegload.decoded(data, image, size, shrink, "sequential"), shrink
+
+
+def _resampled(header: pyvips.Image, image: pyvips.Image, shrink: int, width: int) -> pyvips.Image:
     height = max(1, round(header.height * width / header.width))
     return resample(image, width, height, Span(header.width / shrink, header.height / shrink))
 
@@ -79,10 +87,14 @@ def _webp(image: pyvips.Image) -> bytes:
 
 
 def face_crop_300(data: bytes) -> bytes:
-    """Detect on a 640 px view, then cut a 300x300 cover window centred on the first face."""
-    view = pyvips.Image.thumbnail_buffer(data, 640, height=640)
+    """Decode once for a 300 px cover, detect on a 640 px view of that decode, then cut a
+    300x300 window centred on the first face."""
+    header = pyvips.Image.new_from_buffer(data, "")
+    width = round(300 * header.width / min(header.width, header.height))
+    decoded, shrink = _dct_decoded(data, header, width)
+    view = decoded.thumbnail_image(640, height=640, size="down")
     found = faces(view)
-    image = shrunk_jpeg(data, round(300 * view.width / min(view.width, view.height)))
+    image = _resampled(header, decoded, shrink, width)
     factor = image.width / view.width
     cx, cy = image.width / 2, image.height / 2
     if found:

@@ -245,6 +245,19 @@ def markdown(results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _by_turn(mix: LoadResult, thumbor: LoadResult | None) -> str:
+    """A mix's rate in each of its turns and, beside thumbor's, its ratio in each: whether
+    the machine's drift fell on both alike."""
+    if not mix.turns:
+        return ""
+    found = "; by turn " + ", ".join(f"{turn.per_second:.1f}" for turn in mix.turns) + " req/s"
+    if thumbor and len(thumbor.turns) == len(mix.turns):
+        pairs = zip(mix.turns, thumbor.turns, strict=True)
+        ratios = ", ".join(f"{ours.per_second / theirs.per_second:.2f}" for ours, theirs in pairs)
+        found += f", {ratios} x thumbor"
+    return found
+
+
 def _extras(results: Results) -> list[str]:
     lines = [""]
     thumbor = results.mix.get("thumbor")
@@ -256,6 +269,7 @@ def _extras(results: Results) -> list[str]:
             f"- {MIX}, {name}: {mix.per_second:.1f} req/s{against}, "
             f"p99 {mix.p99_ms:.0f} ms, peak RSS {results.mix_rss_mb[name]:.0f} MB, "
             f"{results.mix_rest_rss_mb[name]:.0f} MB {REST_S:g} s after"
+            + _by_turn(mix, thumbor if against else None)
         )
     for shrink, limit in results.decode_limits.items():
         lines.append(

@@ -110,6 +110,17 @@ def test_the_report_gives_each_servers_mix_against_thumbor_and_memory_at_peak_an
     assert "- mix of cases 1-6, thumbor: 13.6 req/s, p99 600 ms, peak RSS 151 MB" in report
 
 
+def test_the_report_gives_each_turn_of_the_mix_and_its_ratio_to_thumbors_in_that_turn():
+    results = Results(cores=2, seconds=1.0, connections=4)
+    ours = [LoadResult(80, 0, 5.0, 500.0), LoadResult(90, 0, 5.0, 400.0)]
+    theirs = [LoadResult(50, 0, 5.0, 600.0), LoadResult(75, 0, 5.0, 700.0)]
+    results.mix = {"imgproxy": LoadResult.joined(ours), "thumbor": LoadResult.joined(theirs)}
+    results.mix_rss_mb = results.mix_rest_rss_mb = {"imgproxy": 200.0, "thumbor": 150.0}
+    report = markdown(results)
+    assert "after; by turn 16.0, 18.0 req/s, 1.60, 1.20 x thumbor\n" in report
+    assert "after; by turn 10.0, 15.0 req/s\n" in report
+
+
 class SlowRenders:
     """An ASGI app whose answers take 0.6 s for /p0 and 0.1 s for the others; it notes the paths
     in flight together."""

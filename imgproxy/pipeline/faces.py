@@ -19,9 +19,10 @@ def source_faces(ctx: Context) -> list[Box]:
 
 
 def _detection_view(ctx: Context) -> pyvips.Image:
-    """The original at most DETECT_SIDE a side, from the loaded pixels when they are full size."""
+    """The original at most DETECT_SIDE a side, from the loaded pixels when they hold that
+    many, so that the original is decoded once."""
     loaded = ctx.loaded
-    if loaded is not None and ctx.frames == 1 and (loaded.width, loaded.height) == ctx.source_size:
+    if loaded is not None and ctx.frames == 1 and _holds_view(loaded, ctx.source_size):
         return loaded.thumbnail_image(DETECT_SIDE, height=DETECT_SIDE, size="down")
     # The loaded image may be shrunk for a small output: a tiny view finds phantom faces.
     view = pyvips.Image.thumbnail_buffer(
@@ -32,6 +33,13 @@ def _detection_view(ctx: Context) -> pyvips.Image:
         no_rotate=not ctx.plan.geometry.autorotate,
     )
     return to_web_colours(view)
+
+
+def _holds_view(image: pyvips.Image, size: tuple[int, int]) -> bool:
+    """Whether `image`, the original of `size` as loaded, has at least the pixels of the
+    original's view at most DETECT_SIDE a side."""
+    scale = min(1.0, DETECT_SIDE / max(size))
+    return image.width >= round(size[0] * scale) and image.height >= round(size[1] * scale)
 
 
 def faces_in(ctx: Context, image: pyvips.Image) -> list[Box]:

