@@ -63,6 +63,15 @@ def test_crop_face_centres_the_face_of_a_jpeg_shrunk_on_load(render):
         assert (out.width, out.height) == size and abs(x - size[0] / 2) <= 8, query
 
 
+def test_crop_face_centres_the_face_of_a_turned_jpeg_shrunk_on_load(render):
+    # Stored a quarter turn back, with orientation 6 to show it upright; decoded at 1/2.
+    stored = ASTRONAUT.resize(2051 / 512).rot270().copy()
+    stored.set_type(pyvips.GValue.gint_type, "orientation", 6)
+    out = render(jpeg(stored, quality=85), "width=100&height=300&crop=face&format=png")
+    [(x, _)] = face_centres(out.body)
+    assert (out.width, out.height) == (100, 300) and abs(x - 50) <= 8
+
+
 def test_crop_face_alone_cuts_the_image_to_the_face(render):
     out = render(PHOTO, "crop=face&format=png")
     assert out.width < 250 and out.height < 300
@@ -199,11 +208,12 @@ def test_include_image_data_adds_the_processed_image(render):
     assert (image.width, image.height) == (64, 64) and meta["width"] == 512
 
 
+@pytest.mark.parametrize("photo", [PHOTO, LARGE_PHOTO], ids=["512 px", "2051 px"])
 @pytest.mark.parametrize("width", [50, 120, 300])
-def test_meta_faces_do_not_depend_on_the_output_width(render, width):
-    alone = meta_of(render, PHOTO, "&face=true")["faces"]
+def test_meta_faces_do_not_depend_on_the_output_width(render, width, photo):
+    alone = meta_of(render, photo, "&face=true")["faces"]
     assert len(alone) == 1
-    assert meta_of(render, PHOTO, f"&face=true&width={width}")["faces"] == alone
+    assert meta_of(render, photo, f"&face=true&width={width}")["faces"] == alone
 
 
 def test_crop_face_alone_cuts_the_same_region_whatever_the_width(render):
