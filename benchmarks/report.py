@@ -34,6 +34,8 @@ class CaseRow:
     # The same renders behind the least Python server (benchmarks/bare.py --render).
     bare: LoadResult | None = None
     thumbor: LoadResult | None = None
+    # Raw pyvips' rate in each turn, beside the served load's turns.
+    raw_turns: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,13 +137,27 @@ def served_per_raw(row: CaseRow) -> tuple[str, bool]:
     return judged(row.served.per_second / row.raw if row.raw else 0.0, SERVED_PER_RAW, True)
 
 
+def _served_per_raw_by_turn(row: CaseRow) -> list[str]:
+    """Served against raw in each turn, the two taken a few seconds apart: how far the
+    machine's drift moves the ratio."""
+    turns = row.served.turns
+    if not row.raw_turns or len(turns) != len(row.raw_turns) or not all(row.raw_turns):
+        return []
+    pairs = zip(turns, row.raw_turns, strict=True)
+    return ["by turn " + ", ".join(f"{served.per_second / raw:.2f}" for served, raw in pairs)]
+
+
 def targets(results: Results) -> list[tuple[str, str, bool | None]]:
     """(target, what was measured, met) for every target the figures allow to judge."""
     found: list[tuple[str, str, bool | None]] = []
     for row in results.cases:
         measured, met = served_per_raw(row)
-        if row.bare and row.raw:
-            measured += f" (bare endpoint: {row.bare.per_second / row.raw:.2f})"
+        notes = (
+            [f"bare endpoint: {row.bare.per_second / row.raw:.2f}"] if row.bare and row.raw else []
+        )
+        notes += _served_per_raw_by_turn(row)
+        if notes:
+            measured += f" ({'; '.join(notes)})"
         found.append((f"{row.name}: served >= {SERVED_PER_RAW:g} x raw", measured, met))
     for shrink, limit in results.decode_limits.items():
         if results.cases:

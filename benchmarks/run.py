@@ -77,6 +77,7 @@ def case_row(
         mean(pipelines),
         LoadResult.joined(loads),
         bare=LoadResult.joined(bares),
+        raw_turns=tuple(raws),
     )
 
 

@@ -40,7 +40,8 @@ def test_a_quick_benchmark_run_writes_its_report_and_plot(tmp_path):
     raw, pipeline, served, bare = (float(cells[n]) for n in (1, 2, 3, 9))
     assert raw > 0 and pipeline > 0 and served > 0 and bare > 0
     assert all(re.fullmatch(r"\d+\.\d\d", cells[n]) for n in (7, 10, 11)), cells
-    assert re.search(r"served >= 0\.95 x raw \| \d\.\d\d \(bare endpoint: \d\.\d\d\)", report)
+    by_turn = r"by turn \d\.\d\d, \d\.\d\d, \d\.\d\d"
+    assert re.search(rf"0\.95 x raw \| \d\.\d\d \(bare endpoint: \d\.\d\d; {by_turn}\)", report)
     plot = pyvips.Image.new_from_file(str(tmp_path / "latest.png"))
     assert plot.width > 500 and plot.height > 200
 
@@ -108,6 +109,16 @@ def test_the_report_gives_each_servers_mix_against_thumbor_and_memory_at_peak_an
     )
     assert f"- mix of cases 1-6, {FAST_SHRINK}: 20.4 req/s, 1.50 x thumbor, p99 400 ms" in report
     assert "- mix of cases 1-6, thumbor: 13.6 req/s, p99 600 ms, peak RSS 151 MB" in report
+
+
+def test_the_served_per_raw_target_gives_the_ratio_in_each_turn():
+    served = [LoadResult(90, 0, 1.0, 1.0), LoadResult(80, 0, 1.0, 1.0)]
+    row = CaseRow("1. turns", 85.0, 85.0, LoadResult.joined(served), raw_turns=(100.0, 80.0))
+    results = Results(cores=2, seconds=1.0, connections=4)
+    results.cases = [row]
+    assert "| 1. turns: served >= 0.95 x raw | 1.00 (by turn 0.90, 1.00) | yes |" in markdown(
+        results
+    )
 
 
 def test_the_report_gives_each_turn_of_the_mix_and_its_ratio_to_thumbors_in_that_turn():
