@@ -37,15 +37,17 @@ def shrunk_jpeg(data: bytes, width: int) -> pyvips.Image:
     return _resampled(header, *_dct_decoded(data, header, width), width)
 
 
-def _dct_decoded(data: bytes, header: pyvips.Image, width: int) -> tuple[pyvips.Image, int]:
+def _dct_decoded(
+    data: bytes, header: pyvips.Image, width: int, access: str = "sequential"
+) -> tuple[pyvips.Image, int]:
     """The JPEG at the largest DCT shrink that leaves twice `width`, and that shrink. A shrunk
-    decode is libjpeg-turbo's through simplejpeg, as imgproxy's is; a whole-size one streams
-    through libvips."""
+    decode, or one read more than once (`access` "random"), is libjpeg-turbo's through
+    simplejpeg, as imgproxy's is; a whole-size one read once streams through libvips."""
     headroom = RESAMPLE_HEADROOM["fine"]
     shrink = next((s for s in (8, 4, 2) if header.width // s >= headroom * width), 1)
-    image = pyvips.Image.new_from_buffer(data, "", shrink=shrink, access="sequential")
+    image = pyvips.Image.new_from_buffer(data, "", shrink=shrink, access=access)
     size = (header.width, header.height)
-    return jpegload.decoded(data, image, size, shrink, "sequential"), shrink
+    return jpegload.decoded(data, image, size, shrink, access), shrink
 
 
 def _resampled(header: pyvips.Image, image: pyvips.Image, shrink: int, width: int) -> pyvips.Image:
@@ -91,7 +93,7 @@ def face_crop_300(data: bytes) -> bytes:
     300x300 window centred on the first face."""
     header = pyvips.Image.new_from_buffer(data, "")
     width = round(300 * header.width / min(header.width, header.height))
-    decoded, shrink = _dct_decoded(data, header, width)
+    decoded, shrink = _dct_decoded(data, header, width, access="random")
     view = decoded.thumbnail_image(640, height=640, size="down")
     found = faces(view)
     image = _resampled(header, decoded, shrink, width)

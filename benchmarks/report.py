@@ -267,7 +267,7 @@ def _by_turn(mix: LoadResult, thumbor: LoadResult | None) -> str:
     if not mix.turns:
         return ""
     found = "; by turn " + ", ".join(f"{turn.per_second:.1f}" for turn in mix.turns) + " req/s"
-    if thumbor and len(thumbor.turns) == len(mix.turns):
+    if thumbor and len(thumbor.turns) == len(mix.turns) and all(t.requests for t in thumbor.turns):
         pairs = zip(mix.turns, thumbor.turns, strict=True)
         ratios = ", ".join(f"{ours.per_second / theirs.per_second:.2f}" for ours, theirs in pairs)
         found += f", {ratios} x thumbor"

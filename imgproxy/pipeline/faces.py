@@ -36,10 +36,10 @@ def _detection_view(ctx: Context) -> pyvips.Image:
 
 
 def _holds_view(image: pyvips.Image, size: tuple[int, int]) -> bool:
-    """Whether `image`, the original of `size` as loaded, has at least the pixels of the
-    original's view at most DETECT_SIDE a side."""
+    """Whether `image`, the original of `size` as loaded, has at least the whole pixels of the
+    original's view at most DETECT_SIDE a side (a DCT shrink rounds its size down)."""
     scale = min(1.0, DETECT_SIDE / max(size))
-    return image.width >= round(size[0] * scale) and image.height >= round(size[1] * scale)
+    return image.width >= int(size[0] * scale) and image.height >= int(size[1] * scale)
 
 
 def faces_in(ctx: Context, image: pyvips.Image) -> list[Box]:
