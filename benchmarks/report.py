@@ -278,14 +278,12 @@ def _extras(results: Results) -> list[str]:
     lines = [""]
     thumbor = results.mix.get("thumbor")
     for name, mix in results.mix.items():
-        against = ""
-        if thumbor and name != "thumbor":
-            against = f", {mix.per_second / thumbor.per_second:.2f} x thumbor"
+        rival = thumbor if name != "thumbor" else None
+        against = f", {mix.per_second / rival.per_second:.2f} x thumbor" if rival else ""
         lines.append(
             f"- {MIX}, {name}: {mix.per_second:.1f} req/s{against}, "
             f"p99 {mix.p99_ms:.0f} ms, peak RSS {results.mix_rss_mb[name]:.0f} MB, "
-            f"{results.mix_rest_rss_mb[name]:.0f} MB {REST_S:g} s after"
-            + _by_turn(mix, thumbor if against else None)
+            f"{results.mix_rest_rss_mb[name]:.0f} MB {REST_S:g} s after" + _by_turn(mix, rival)
         )
     for shrink, limit in results.decode_limits.items():
         lines.append(
