@@ -140,8 +140,8 @@ def _narrower(
 ) -> pyvips.Image:
     """The rows of `image`, `frames` frames stacked, reduced by `shrink` to `width` pixels and
     lined up with the original to the part of a pixel, by `_reduce`: two to four times as fast
-    as libvips' horizontal reduce on colour, which takes one pixel at a time, and sixteen times
-    on grey, which it takes without vectors. Frames go in turns, as many at a time as
+    as libvips' horizontal reduce on colour, which takes one pixel at a time, and about nine
+    times on grey, which it takes without vectors. Frames go in turns, as many at a time as
     MAX_REDUCED_IN_MEMORY holds, so that each comes out as it would alone."""
     if shrink == 1:
         return image
