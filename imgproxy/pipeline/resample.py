@@ -127,7 +127,7 @@ def _lanczos(image: pyvips.Image, width: int, height: int, span: Span | None) ->
 
 def _shorter(image: pyvips.Image, height: int, shrink: float, at_start: bool) -> pyvips.Image:
     """`image`'s columns reduced by `shrink` to `height` pixels by libvips' reduce, whose
-    vertical pass is as fast as `_reduce`'s horizontal one."""
+    vertical pass takes about half the time of `_reduce`'s horizontal one."""
     if shrink == 1:
         return image
     if shrink > MAX_ALIGNED_SHRINK:
