@@ -34,25 +34,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Two grids of cells over RGB space: coarse cells 16 levels wide along each channel (16 x 16 x
- * 16 of them) and fine ones 4 levels wide (64 x 64 x 64). A fine cell's candidates are picked
- * from its coarse cell's, which hold them all: a smaller cell is nowhere nearer an entry, and
- * its farthest point from the best entry is no farther. */
+/* Coarse cells of RGB space are 16 levels wide along each channel (16 x 16 x 16 of them) and
+ * hold their candidates, listed on first use; fine cells are 4 levels wide (64 x 64 x 64) and
+ * hold, once made, the nearest entry to each of their 64 colours, worked out among candidates
+ * picked from their coarse cell's, which hold them all: a smaller cell is nowhere nearer an
+ * entry, and its farthest point from the best entry is no farther. */
 #define COARSE_SHIFT 4
 #define FINE_SHIFT 2
+#define FINE_SIDE (1 << FINE_SHIFT)
+#define FINE_COLOURS (FINE_SIDE * FINE_SIDE * FINE_SIDE)
 #define CELLS_OF(shift) (1 << (3 * (8 - (shift))))
+#define FINE_PER_COARSE (1 << (3 * (COARSE_SHIFT - FINE_SHIFT)))
 #define NOT_LISTED (-1)
-/* The table of colours met last: 4,096 entries, looked up by a multiplicative hash. */
-#define RECENT_BITS 12
-#define RECENT (1 << RECENT_BITS)
 #define MAX_ENTRIES 256
-
-typedef struct {
-    /* Per cell: where its candidates start in the pools, and how many (NOT_LISTED: not yet). */
-    int32_t *start;
-    int16_t *listed;
-    int shift;
-} Grid;
 
 typedef struct {
     int count;
@@ -60,33 +54,24 @@ typedef struct {
     uint8_t index[MAX_ENTRIES];
     /* Every entry, as the candidates of the whole of RGB space. */
     uint8_t all[MAX_ENTRIES];
-    Grid coarse, fine;
+    /* Per coarse cell: where its candidates start in the pools, and how many (NOT_LISTED: not
+     * yet). */
+    int32_t *coarse_start;
+    int16_t *coarse_listed;
     uint8_t *candidates;
-    int32_t *least;
+    int32_t *candidate_red, *candidate_green, *candidate_blue;
     size_t used, capacity;
-    uint32_t recent_key[RECENT];
-    uint8_t recent_index[RECENT];
+    /* Per coarse cell: the nearest entries to its colours, fine cell after fine cell (NULL:
+     * none yet), and which of its 64 fine cells have them. */
+    uint8_t *nearest_in[CELLS_OF(COARSE_SHIFT)];
+    uint64_t filled[CELLS_OF(COARSE_SHIFT)];
 } Palette;
 
-static int
-grid_init(Grid *grid, int shift)
-{
-    const int cells = CELLS_OF(shift);
-    grid->shift = shift;
-    grid->start = malloc(sizeof(int32_t) * cells);
-    grid->listed = malloc(sizeof(int16_t) * cells);
-    if (!grid->start || !grid->listed)
-        return 0;
-    for (int i = 0; i < cells; i++)
-        grid->listed[i] = NOT_LISTED;
-    return 1;
-}
-
 static inline int
-cell_of(const Grid *grid, int32_t r, int32_t g, int32_t b)
+cell_of(int shift, int32_t r, int32_t g, int32_t b)
 {
-    const int bits = 8 - grid->shift;
-    return (r >> grid->shift) << (2 * bits) | (g >> grid->shift) << bits | (b >> grid->shift);
+    const int bits = 8 - shift;
+    return (r >> shift) << (2 * bits) | (g >> shift) << bits | (b >> shift);
 }
 
 static void
@@ -95,11 +80,13 @@ palette_delete(Palette *p)
     if (!p)
         return;
     free(p->candidates);
-    free(p->least);
-    free(p->coarse.start);
-    free(p->coarse.listed);
-    free(p->fine.start);
-    free(p->fine.listed);
+    free(p->candidate_red);
+    free(p->candidate_green);
+    free(p->candidate_blue);
+    free(p->coarse_start);
+    free(p->coarse_listed);
+    for (int i = 0; i < CELLS_OF(COARSE_SHIFT); i++)
+        free(p->nearest_in[i]);
     free(p);
 }
 
@@ -122,14 +109,22 @@ palette_new(const uint8_t *rgba, int entries)
     }
     for (int i = 0; i < MAX_ENTRIES; i++)
         p->all[i] = (uint8_t) i;
+    const int coarse = CELLS_OF(COARSE_SHIFT);
     p->capacity = (size_t) 64 * MAX_ENTRIES;
     p->candidates = malloc(p->capacity);
-    p->least = malloc(p->capacity * sizeof(int32_t));
-    if (p->candidates && p->least && grid_init(&p->coarse, COARSE_SHIFT) &&
-        grid_init(&p->fine, FINE_SHIFT))
-        return p;
-    palette_delete(p);
-    return NULL;
+    p->candidate_red = malloc(p->capacity * sizeof(int32_t));
+    p->candidate_green = malloc(p->capacity * sizeof(int32_t));
+    p->candidate_blue = malloc(p->capacity * sizeof(int32_t));
+    p->coarse_start = malloc(sizeof(int32_t) * coarse);
+    p->coarse_listed = malloc(sizeof(int16_t) * coarse);
+    if (!p->candidates || !p->candidate_red || !p->candidate_green || !p->candidate_blue ||
+        !p->coarse_start || !p->coarse_listed) {
+        palette_delete(p);
+        return NULL;
+    }
+    for (int i = 0; i < coarse; i++)
+        p->coarse_listed[i] = NOT_LISTED;
+    return p;
 }
 
 static inline int32_t
@@ -153,49 +148,26 @@ far_gap(int32_t value, int32_t low, int32_t last)
     return gap * gap;
 }
 
-/* Room in the pools for one more cell's candidates. */
-static int
-reserve(Palette *p)
+/* Lists into `found` the candidates, among the `n` entries of `from` (colours `red`, `green`
+ * and `blue`), of the cell `side` levels wide along each channel whose lowest colour is (r, g,
+ * b): every entry whose least distance to the cell is no more than the smallest greatest
+ * distance of any, sorted by least distance. Returns how many. */
+__attribute__((target_clones("avx2", "default"))) static int
+list_cell(const int32_t *red, const int32_t *green, const int32_t *blue, const uint8_t *from,
+    int n, int32_t r, int32_t g, int32_t b, int side, uint8_t *found)
 {
-    if (p->used + MAX_ENTRIES <= p->capacity)
-        return 1;
-    size_t capacity = p->capacity * 2;
-    uint8_t *candidates = realloc(p->candidates, capacity);
-    if (!candidates)
-        return 0;
-    p->candidates = candidates;
-    int32_t *least = realloc(p->least, capacity * sizeof(int32_t));
-    if (!least)
-        return 0;
-    p->least = least;
-    p->capacity = capacity;
-    return 1;
-}
-
-/* Lists the candidates of `cell` of `grid` among the `n` entries of `from`: every entry whose
- * least distance to the cell is no more than the smallest greatest distance of any, sorted by
- * least distance. The pools must have room (`reserve`). */
-static void
-list_cell(Palette *p, Grid *grid, int cell, const uint8_t *from, int n)
-{
-    const int bits = 8 - grid->shift, last = (1 << grid->shift) - 1;
-    const int32_t r = (cell >> (2 * bits)) << grid->shift;
-    const int32_t g = ((cell >> bits) & ((1 << bits) - 1)) << grid->shift;
-    const int32_t b = (cell & ((1 << bits) - 1)) << grid->shift;
-    int32_t least[MAX_ENTRIES], most[MAX_ENTRIES];
+    const int last = side - 1;
+    int32_t least[MAX_ENTRIES], most[MAX_ENTRIES], found_least[MAX_ENTRIES];
     int32_t bound = INT32_MAX;
 
     for (int k = 0; k < n; k++) {
-        const int i = from[k];
-        least[k] = near_gap(p->red[i], r, last) + near_gap(p->green[i], g, last) +
-            near_gap(p->blue[i], b, last);
-        most[k] = far_gap(p->red[i], r, last) + far_gap(p->green[i], g, last) +
-            far_gap(p->blue[i], b, last);
+        least[k] = near_gap(red[k], r, last) + near_gap(green[k], g, last) +
+            near_gap(blue[k], b, last);
+        most[k] = far_gap(red[k], r, last) + far_gap(green[k], g, last) +
+            far_gap(blue[k], b, last);
     }
     for (int k = 0; k < n; k++)
         bound = most[k] < bound ? most[k] : bound;
-    uint8_t *found = p->candidates + p->used;
-    int32_t *found_least = p->least + p->used;
     int listed = 0;
     for (int k = 0; k < n; k++) {
         if (least[k] > bound)
@@ -209,58 +181,116 @@ list_cell(Palette *p, Grid *grid, int cell, const uint8_t *from, int n)
         found_least[at] = least[k];
         found[at] = from[k];
     }
-    grid->start[cell] = (int32_t) p->used;
-    grid->listed[cell] = (int16_t) listed;
-    p->used += listed;
+    return listed;
 }
 
-/* The fine cell of (r, g, b), its candidates listed; -1 when out of memory. */
+/* Room in the pools for one more coarse cell's candidates; 0 when out of memory. */
 static int
-listed_cell(Palette *p, int32_t r, int32_t g, int32_t b)
+reserve(Palette *p)
 {
-    const int fine = cell_of(&p->fine, r, g, b), coarse = cell_of(&p->coarse, r, g, b);
-    if (p->fine.listed[fine] != NOT_LISTED)
-        return fine;
-    if (p->coarse.listed[coarse] == NOT_LISTED) {
-        if (!reserve(p))
-            return -1;
-        list_cell(p, &p->coarse, coarse, p->all, p->count);
+    if (p->used + MAX_ENTRIES <= p->capacity)
+        return 1;
+    p->capacity *= 2;
+    uint8_t *candidates = realloc(p->candidates, p->capacity);
+    if (candidates)
+        p->candidates = candidates;
+    int32_t **colours[] = {&p->candidate_red, &p->candidate_green, &p->candidate_blue};
+    int grown = candidates != NULL;
+    for (int c = 0; c < 3; c++) {
+        int32_t *more = realloc(*colours[c], p->capacity * sizeof(int32_t));
+        if (more)
+            *colours[c] = more;
+        grown = grown && more;
     }
+    return grown;
+}
+
+/* Where the candidates of the coarse cell of (r, g, b) start in the pools, listed if not yet;
+ * -1 when out of memory. */
+static int32_t
+coarse_candidates(Palette *p, int32_t r, int32_t g, int32_t b)
+{
+    const int cell = cell_of(COARSE_SHIFT, r, g, b);
+    if (p->coarse_listed[cell] != NOT_LISTED)
+        return p->coarse_start[cell];
     if (!reserve(p))
         return -1;
-    list_cell(p, &p->fine, fine, p->candidates + p->coarse.start[coarse],
-        p->coarse.listed[coarse]);
-    return fine;
+    const int mask = ~((1 << COARSE_SHIFT) - 1);
+    const size_t start = p->used;
+    const int listed = list_cell(p->red, p->green, p->blue, p->all, p->count, r & mask, g & mask,
+        b & mask, 1 << COARSE_SHIFT, p->candidates + start);
+    for (int k = 0; k < listed; k++) {
+        const int i = p->candidates[start + k];
+        p->candidate_red[start + k] = p->red[i];
+        p->candidate_green[start + k] = p->green[i];
+        p->candidate_blue[start + k] = p->blue[i];
+    }
+    p->coarse_start[cell] = (int32_t) start;
+    p->coarse_listed[cell] = (int16_t) listed;
+    p->used += listed;
+    return (int32_t) start;
+}
+
+static inline int32_t
+square(int32_t v)
+{
+    return v * v;
+}
+
+/* Works out the nearest entry to each colour of the fine cell `fine` of the coarse cell
+ * `coarse`, whose lowest colour is (r, g, b): the first of its candidates, in their order, at the
+ * least squared distance. 0 when out of memory. */
+__attribute__((target_clones("avx2", "default"))) static int
+fill_fine(Palette *p, int coarse, int fine, int32_t r, int32_t g, int32_t b)
+{
+    const int32_t start = coarse_candidates(p, r, g, b);
+    if (start < 0)
+        return 0;
+    if (!p->nearest_in[coarse] && !(p->nearest_in[coarse] = malloc(FINE_PER_COARSE * FINE_COLOURS)))
+        return 0;
+    uint8_t found[MAX_ENTRIES];
+    int32_t best[FINE_COLOURS], chosen[FINE_COLOURS];
+    const int n = list_cell(p->candidate_red + start, p->candidate_green + start,
+        p->candidate_blue + start, p->candidates + start, p->coarse_listed[coarse], r, g, b,
+        FINE_SIDE, found);
+    for (int c = 0; c < FINE_COLOURS; c++)
+        best[c] = INT32_MAX;
+    for (int k = 0; k < n; k++) {
+        const int i = found[k];
+        int32_t green_blue[FINE_SIDE * FINE_SIDE];
+        for (int c = 0; c < FINE_SIDE * FINE_SIDE; c++)
+            green_blue[c] = square(p->green[i] - g - (c >> FINE_SHIFT)) +
+                square(p->blue[i] - b - (c & (FINE_SIDE - 1)));
+        for (int d = 0; d < FINE_SIDE; d++) {
+            const int32_t red = square(p->red[i] - r - d);
+            int32_t *best_of = best + d * FINE_SIDE * FINE_SIDE;
+            int32_t *chosen_of = chosen + d * FINE_SIDE * FINE_SIDE;
+            for (int c = 0; c < FINE_SIDE * FINE_SIDE; c++) {
+                const int32_t distance = red + green_blue[c];
+                chosen_of[c] = distance < best_of[c] ? i : chosen_of[c];
+                best_of[c] = distance < best_of[c] ? distance : best_of[c];
+            }
+        }
+    }
+    uint8_t *nearest = p->nearest_in[coarse] + fine * FINE_COLOURS;
+    for (int c = 0; c < FINE_COLOURS; c++)
+        nearest[c] = (uint8_t) chosen[c];
+    p->filled[coarse] |= (uint64_t) 1 << fine;
+    return 1;
 }
 
 /* The position in `p` of the entry nearest to (r, g, b); -1 when out of memory. */
 static inline int
 nearest(Palette *p, int32_t r, int32_t g, int32_t b)
 {
-    const uint32_t key = ((uint32_t) r << 16 | (uint32_t) g << 8 | (uint32_t) b) + 1;
-    const uint32_t slot = (key * 2654435761u) >> (32 - RECENT_BITS);
-    if (p->recent_key[slot] == key)
-        return p->recent_index[slot];
-
-    const int cell = listed_cell(p, r, g, b);
-    if (cell < 0)
+    const int coarse = cell_of(COARSE_SHIFT, r, g, b), side = FINE_SIDE - 1,
+              steps = (1 << (COARSE_SHIFT - FINE_SHIFT)) - 1, per = COARSE_SHIFT - FINE_SHIFT;
+    const int fine = (r >> FINE_SHIFT & steps) << (2 * per) | (g >> FINE_SHIFT & steps) << per |
+        (b >> FINE_SHIFT & steps);
+    if (!(p->filled[coarse] >> fine & 1) && !fill_fine(p, coarse, fine, r & ~side, g & ~side, b & ~side))
         return -1;
-    const uint8_t *candidates = p->candidates + p->fine.start[cell];
-    const int32_t *least = p->least + p->fine.start[cell];
-    int32_t best = INT32_MAX;
-    int chosen = candidates[0];
-    for (int k = 0; k < p->fine.listed[cell] && least[k] < best; k++) {
-        const int i = candidates[k];
-        const int32_t dr = p->red[i] - r, dg = p->green[i] - g, db = p->blue[i] - b;
-        const int32_t distance = dr * dr + dg * dg + db * db;
-        if (distance < best) {
-            best = distance;
-            chosen = i;
-        }
-    }
-    p->recent_key[slot] = key;
-    p->recent_index[slot] = (uint8_t) chosen;
-    return chosen;
+    const int within = (r & side) << (2 * FINE_SHIFT) | (g & side) << FINE_SHIFT | (b & side);
+    return p->nearest_in[coarse][fine * FINE_COLOURS + within];
 }
 
 static inline int32_t
@@ -313,48 +343,88 @@ load_row(int32_t *row, const uint8_t *frame, int width, int bands, int y, Box bo
     }
 }
 
+/* Where one row of a box is mapped: its pixels (RGB ints, `here`), the row below them, which takes
+ * part of their error, their alpha (every fourth byte; see-through only) and their indices. */
+typedef struct {
+    int32_t *here, *below;
+    const uint8_t *alpha;
+    uint8_t *indices;
+} Row;
+
+static Row
+row_of(int32_t *here, int32_t *below, const uint8_t *frame, uint8_t *out, int width, int bands,
+    int y, Box box)
+{
+    const size_t at = (size_t) y * width + box.left;
+    return (Row) {here, below, frame + at * bands + 3, out + at};
+}
+
+/* Maps pixel `x` of `row` and passes its error on. */
+static inline Outcome
+map_pixel(Palette *p, Row row, int x, int see_through, int see_through_below)
+{
+    if (see_through >= 0 && row.alpha[x * 4] < see_through_below) {
+        row.indices[x] = (uint8_t) see_through;
+        return MAPPED;
+    }
+    if (!p->count)
+        return NO_OPAQUE_ENTRY;
+    int32_t *px = row.here + x * 3, *dn = row.below + x * 3;
+    const int i = nearest(p, px[0], px[1], px[2]);
+    if (i < 0)
+        return NO_MEMORY;
+    row.indices[x] = p->index[i];
+    const int32_t er = px[0] - p->red[i], eg = px[1] - p->green[i], eb = px[2] - p->blue[i];
+    px[3] = clipped(px[3] + er / 2);
+    px[4] = clipped(px[4] + eg / 2);
+    px[5] = clipped(px[5] + eb / 2);
+    dn[-3] = clipped(dn[-3] + er / 4);
+    dn[-2] = clipped(dn[-2] + eg / 4);
+    dn[-1] = clipped(dn[-1] + eb / 4);
+    dn[0] = clipped(dn[0] + er / 4);
+    dn[1] = clipped(dn[1] + eg / 4);
+    dn[2] = clipped(dn[2] + eb / 4);
+    return MAPPED;
+}
+
 /* Maps `box` of one frame of `bands` bands (a see-through entry needs 4) into `out`; `rows`
- * holds two rows of (width + 2) RGB ints. */
+ * holds three rows of (width + 2) RGB ints.
+ *
+ * Rows go in pairs, the second two pixels behind the first: by then every share of error that
+ * reaches one of its pixels from the row above has arrived, in the order it would one row at a
+ * time, and the two rows' chains of work, each pixel waiting on the one before, overlap. */
 static Outcome
 map_box(Palette *p, const uint8_t *frame, int width, int bands, Box box, uint8_t *out,
     int see_through, int see_through_below, int32_t *rows)
 {
-    const int span = box.right - box.left;
-    int32_t *here = rows + 3, *below = rows + (span + 2) * 3 + 3;
-    load_row(here, frame, width, bands, box.top, box);
-    for (int y = box.top; y < box.bottom; y++) {
-        load_row(below, frame, width, bands, y + 1 < box.bottom ? y + 1 : y, box);
-        const uint8_t *alpha = frame + ((size_t) y * width + box.left) * bands + 3;
-        uint8_t *indices = out + (size_t) y * width + box.left;
-        int32_t *px = here, *dn = below;
-        for (int x = 0; x < span; x++, px += 3, dn += 3) {
-            if (see_through >= 0 && alpha[x * 4] < see_through_below) {
-                indices[x] = (uint8_t) see_through;
-                continue;
-            }
-            if (!p->count)
-                return NO_OPAQUE_ENTRY;
-            const int i = nearest(p, px[0], px[1], px[2]);
-            if (i < 0)
-                return NO_MEMORY;
-            indices[x] = p->index[i];
-            const int32_t er = px[0] - p->red[i], eg = px[1] - p->green[i],
-                          eb = px[2] - p->blue[i];
-            px[3] = clipped(px[3] + er / 2);
-            px[4] = clipped(px[4] + eg / 2);
-            px[5] = clipped(px[5] + eb / 2);
-            dn[-3] = clipped(dn[-3] + er / 4);
-            dn[-2] = clipped(dn[-2] + eg / 4);
-            dn[-1] = clipped(dn[-1] + eb / 4);
-            dn[0] = clipped(dn[0] + er / 4);
-            dn[1] = clipped(dn[1] + eg / 4);
-            dn[2] = clipped(dn[2] + eb / 4);
+    const int span = box.right - box.left, last = box.bottom - 1;
+    const size_t stride = ((size_t) span + 2) * 3;
+    int32_t *first = rows + 3, *second = first + stride, *third = second + stride;
+    Outcome outcome = MAPPED;
+    load_row(first, frame, width, bands, box.top, box);
+    int y = box.top;
+    for (; y < last && outcome == MAPPED; y += 2) {
+        load_row(second, frame, width, bands, y + 1, box);
+        load_row(third, frame, width, bands, y + 2 <= last ? y + 2 : y + 1, box);
+        const Row upper = row_of(first, second, frame, out, width, bands, y, box);
+        const Row lower = row_of(second, third, frame, out, width, bands, y + 1, box);
+        for (int x = 0; x < span + 2 && outcome == MAPPED; x++) {
+            if (x < span)
+                outcome = map_pixel(p, upper, x, see_through, see_through_below);
+            if (x >= 2 && outcome == MAPPED)
+                outcome = map_pixel(p, lower, x - 2, see_through, see_through_below);
         }
-        int32_t *swap = here;
-        here = below;
-        below = swap;
+        int32_t *done = first;
+        first = third;
+        third = done;
     }
-    return MAPPED;
+    if (y == last && outcome == MAPPED) {
+        load_row(second, frame, width, bands, y, box);
+        const Row only = row_of(first, second, frame, out, width, bands, y, box);
+        for (int x = 0; x < span && outcome == MAPPED; x++)
+            outcome = map_pixel(p, only, x, see_through, see_through_below);
+    }
+    return outcome;
 }
 
 static Outcome
@@ -363,7 +433,7 @@ map_all(const uint8_t *pixels, int width, int height, int count, int bands,
 {
     const size_t frame_pixels = (size_t) width * height, frame_bytes = frame_pixels * bands;
     Palette *p = palette_new(palette, entries);
-    int32_t *rows = malloc(sizeof(int32_t) * 2 * ((size_t) width + 2) * 3);
+    int32_t *rows = malloc(sizeof(int32_t) * 3 * ((size_t) width + 2) * 3);
     Outcome outcome = p && rows ? MAPPED : NO_MEMORY;
     for (int f = 0; outcome == MAPPED && f < count; f++) {
         const uint8_t *frame = pixels + f * frame_bytes;
