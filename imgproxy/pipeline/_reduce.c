@@ -160,14 +160,23 @@ clipped(int32_t sum)
     return (uint8_t) (value < 0 ? 0 : (value > 255 ? 255 : value));
 }
 
-static void
-reduce_plain(const uint8_t *in, uint8_t *out, int width, int height, int bands, int out_width,
-    const Table *table)
+/* Where row `r` of `across` images side by side, each `width` x `height` x `bands`, starts:
+ * the rows of the first image, then those of the second, and so on. */
+static inline const uint8_t *
+row_at(const uint8_t *in, int r, int width, int height, int bands, int across)
 {
-    const size_t in_row = (size_t) width * bands, out_row = (size_t) out_width * bands;
-    for (int y = 0; y < height; y++) {
-        const uint8_t *row = in + y * in_row;
-        uint8_t *q = out + y * out_row;
+    const int image = r / height, y = r % height;
+    return in + ((size_t) y * across + image) * width * bands;
+}
+
+static void
+reduce_plain(const uint8_t *in, uint8_t *out, int width, int height, int bands, int across,
+    int out_width, const Table *table)
+{
+    const size_t out_row = (size_t) out_width * bands;
+    for (int r = 0; r < height * across; r++) {
+        const uint8_t *row = row_at(in, r, width, height, bands, across);
+        uint8_t *q = out + r * out_row;
         for (int x = 0; x < out_width; x++) {
             const int16_t *weights = table->weights + (size_t) x * table->taps;
             const uint8_t *p = row + (size_t) table->start[x] * bands;
@@ -183,14 +192,14 @@ reduce_plain(const uint8_t *in, uint8_t *out, int width, int height, int bands, 
 
 #ifdef HAVE_X86
 
-/* Sixteen vectors of sixteen bytes, vector i at src + i * src_step, turned: byte i of vector
- * c of the result is byte c of vector i; vector c goes to dst + c * dst_step. */
+/* Sixteen vectors of sixteen bytes, vector i at src[i] + from, turned: byte i of vector c of
+ * the result is byte c of vector i; vector c goes to dst[c] + to. */
 __attribute__((target("avx2"))) static inline void
-turn16(const uint8_t *src, size_t src_step, uint8_t *dst, size_t dst_step)
+turn16(const uint8_t *const *src, size_t from, uint8_t *const *dst, size_t to)
 {
     __m128i v[16], w[16];
     for (int i = 0; i < 16; i++)
-        v[i] = _mm_loadu_si128((const __m128i *) (src + i * src_step));
+        v[i] = _mm_loadu_si128((const __m128i *) (src[i] + from));
     for (int i = 0; i < 8; i++) {
         w[2 * i] = _mm_unpacklo_epi8(v[2 * i], v[2 * i + 1]);
         w[2 * i + 1] = _mm_unpackhi_epi8(v[2 * i], v[2 * i + 1]);
@@ -207,37 +216,39 @@ turn16(const uint8_t *src, size_t src_step, uint8_t *dst, size_t dst_step)
             w[8 * i + 2 * k + 1] = _mm_unpackhi_epi32(v[8 * i + k], v[8 * i + 4 + k]);
         }
     for (int k = 0; k < 8; k++) {
-        _mm_storeu_si128((__m128i *) (dst + 2 * k * dst_step), _mm_unpacklo_epi64(w[k], w[8 + k]));
-        _mm_storeu_si128(
-            (__m128i *) (dst + (2 * k + 1) * dst_step), _mm_unpackhi_epi64(w[k], w[8 + k]));
+        _mm_storeu_si128((__m128i *) (dst[2 * k] + to), _mm_unpacklo_epi64(w[k], w[8 + k]));
+        _mm_storeu_si128((__m128i *) (dst[2 * k + 1] + to), _mm_unpackhi_epi64(w[k], w[8 + k]));
     }
 }
 
-/* `rows` (at most BLOCK) rows of `length` bytes, `step` apart, turned into `columns`: byte r
- * of column j is byte j of row r; missing rows repeat the last one. */
+/* BLOCK rows of `length` bytes turned into `columns`: byte r of column j is byte j of row r. */
 __attribute__((target("avx2"))) static void
-rows_to_columns(const uint8_t *rows, size_t step, int count, size_t length, uint8_t *columns)
+rows_to_columns(const uint8_t *const *rows, size_t length, uint8_t *columns)
 {
+    uint8_t *column[BLOCK];
+    for (int r = 0; r < BLOCK; r++)
+        column[r] = columns + r * BLOCK;
     size_t j = 0;
-    if (count == BLOCK)
-        for (; j + 16 <= length; j += 16)
-            turn16(rows + j, step, columns + j * BLOCK, BLOCK);
+    for (; j + 16 <= length; j += 16)
+        turn16(rows, j, column, j * BLOCK);
     for (; j < length; j++)
         for (int r = 0; r < BLOCK; r++)
-            columns[j * BLOCK + r] = rows[(r < count ? r : count - 1) * step + j];
+            columns[j * BLOCK + r] = rows[r][j];
 }
 
-/* The inverse: the first `count` rows of `columns` written out `step` apart. */
+/* The inverse: `columns` written out as BLOCK rows. */
 __attribute__((target("avx2"))) static void
-columns_to_rows(const uint8_t *columns, size_t length, uint8_t *rows, size_t step, int count)
+columns_to_rows(const uint8_t *columns, size_t length, uint8_t *const *rows)
 {
+    const uint8_t *column[BLOCK];
+    for (int r = 0; r < BLOCK; r++)
+        column[r] = columns + r * BLOCK;
     size_t j = 0;
-    if (count == BLOCK)
-        for (; j + 16 <= length; j += 16)
-            turn16(columns + j * BLOCK, BLOCK, rows + j, step);
+    for (; j + 16 <= length; j += 16)
+        turn16(column, j * BLOCK, rows, j);
     for (; j < length; j++)
-        for (int r = 0; r < count; r++)
-            rows[r * step + j] = columns[j * BLOCK + r];
+        for (int r = 0; r < BLOCK; r++)
+            rows[r][j] = columns[j * BLOCK + r];
 }
 
 /* One output value for sixteen rows: `column` is the turned first tap of the value's band. */
@@ -263,21 +274,31 @@ sixteen_sums(const uint8_t *column, const int16_t *weights, int taps, int bands)
     return _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
 }
 
+/* Sixteen rows at a time: where the rows run out, the last is read again and its sums go to
+ * a spare row. */
 __attribute__((target("avx2"))) static int
-reduce_avx2(const uint8_t *in, uint8_t *out, int width, int height, int bands, int out_width,
-    const Table *table)
+reduce_avx2(const uint8_t *in, uint8_t *out, int width, int height, int bands, int across,
+    int out_width, const Table *table)
 {
     const size_t in_row = (size_t) width * bands, out_row = (size_t) out_width * bands;
+    const int rows = height * across;
     uint8_t *columns = malloc(in_row * BLOCK);
     uint8_t *sums = malloc(out_row * BLOCK);
-    if (columns == NULL || sums == NULL) {
+    uint8_t *spare = malloc(out_row);
+    if (columns == NULL || sums == NULL || spare == NULL) {
         free(columns);
         free(sums);
+        free(spare);
         return 0;
     }
-    for (int y = 0; y < height; y += BLOCK) {
-        const int count = height - y < BLOCK ? height - y : BLOCK;
-        rows_to_columns(in + y * in_row, in_row, count, in_row, columns);
+    for (int y = 0; y < rows; y += BLOCK) {
+        const uint8_t *from[BLOCK];
+        uint8_t *to[BLOCK];
+        for (int r = 0; r < BLOCK; r++) {
+            from[r] = row_at(in, y + r < rows ? y + r : rows - 1, width, height, bands, across);
+            to[r] = y + r < rows ? out + (y + r) * out_row : spare;
+        }
+        rows_to_columns(from, in_row, columns);
         uint8_t *s = sums;
         for (int x = 0; x < out_width; x++) {
             const int16_t *weights = table->weights + (size_t) x * table->taps;
@@ -286,10 +307,11 @@ reduce_avx2(const uint8_t *in, uint8_t *out, int width, int height, int bands, i
                 _mm_storeu_si128(
                     (__m128i *) s, sixteen_sums(first + b * BLOCK, weights, table->taps, bands));
         }
-        columns_to_rows(sums, out_row, out + y * out_row, out_row, count);
+        columns_to_rows(sums, out_row, to);
     }
     free(columns);
     free(sums);
+    free(spare);
     return 1;
 }
 
@@ -302,8 +324,8 @@ has_avx2(void)
 #else
 
 static int
-reduce_avx2(const uint8_t *in, uint8_t *out, int width, int height, int bands, int out_width,
-    const Table *table)
+reduce_avx2(const uint8_t *in, uint8_t *out, int width, int height, int bands, int across,
+    int out_width, const Table *table)
 {
     return 0;
 }
@@ -320,18 +342,20 @@ static PyObject *
 reduce_width(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {
-        "pixels", "width", "height", "bands", "out_width", "shrink", "offset", "vector", NULL};
+        "pixels", "width", "height", "bands", "out_width", "shrink", "offset", "vector", "across",
+        NULL};
     Py_buffer pixels;
-    int width, height, bands, out_width, vector = 1;
+    int width, height, bands, out_width, vector = 1, across = 1;
     double shrink, offset;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*iiiidd|p", keywords, &pixels, &width,
-            &height, &bands, &out_width, &shrink, &offset, &vector))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*iiiidd|pi", keywords, &pixels, &width,
+            &height, &bands, &out_width, &shrink, &offset, &vector, &across))
         return NULL;
     const char *problem = NULL;
-    if (width < 1 || height < 1 || bands < 1 || bands > 4 || out_width < 1)
+    if (width < 1 || height < 1 || bands < 1 || bands > 4 || out_width < 1 || across < 1)
         problem = "sizes must be positive, with 1 to 4 bands";
-    else if (pixels.len != (Py_ssize_t) width * height * bands)
-        problem = "pixels must hold width x height x bands values";
+    else if (pixels.len % across || pixels.len / across % ((Py_ssize_t) width * bands) ||
+        pixels.len / across / ((Py_ssize_t) width * bands) != height)
+        problem = "pixels must hold across x width x height x bands values";
     else if (!(shrink >= 1.0 && shrink <= MAX_SHRINK))
         problem = "shrink must be between 1 and 64";
     else if (!isfinite(offset))
@@ -343,7 +367,8 @@ reduce_width(PyObject *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_ValueError, problem);
         return NULL;
     }
-    PyObject *result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t) out_width * height * bands);
+    PyObject *result =
+        PyBytes_FromStringAndSize(NULL, (Py_ssize_t) out_width * height * across * bands);
     if (result == NULL) {
         PyBuffer_Release(&pixels);
         return NULL;
@@ -354,9 +379,10 @@ reduce_width(PyObject *self, PyObject *args, PyObject *kwargs)
     Py_BEGIN_ALLOW_THREADS
     Table table;
     if (fill_table(&table, width, out_width, shrink, offset)) {
-        done = vector && has_avx2() && reduce_avx2(in, out, width, height, bands, out_width, &table);
+        done = vector && has_avx2() &&
+            reduce_avx2(in, out, width, height, bands, across, out_width, &table);
         if (!done) {
-            reduce_plain(in, out, width, height, bands, out_width, &table);
+            reduce_plain(in, out, width, height, bands, across, out_width, &table);
             done = 1;
         }
     }
@@ -388,10 +414,12 @@ static PyMethodDef methods[] = {
         "taps(shrink)\n--\n\n"
         "The input pixels each output pixel is made of at `shrink`: the image must be as wide."},
     {"reduce_width", (PyCFunction) (void (*)(void)) reduce_width, METH_VARARGS | METH_KEYWORDS,
-        "reduce_width(pixels, width, height, bands, out_width, shrink, offset, vector=True)\n--\n\n"
-        "The rows of `pixels` (8-bit values, `width` x `height` x `bands`) shrunk by Lanczos 3 to "
-        "`out_width`: output pixel x centred at (x + 0.5) * shrink - 0.5 + offset in the input's "
-        "pixels. `vector=False` leaves AVX2 aside, for the same bytes."},
+        "reduce_width(pixels, width, height, bands, out_width, shrink, offset, vector=True, "
+        "across=1)\n--\n\n"
+        "The rows of `pixels` (8-bit values, `across` images of `width` x `height` x `bands` side "
+        "by side) shrunk by Lanczos 3 to `out_width`, the images' rows one image after the other: "
+        "output pixel x centred at (x + 0.5) * shrink - 0.5 + offset in the input's pixels. "
+        "`vector=False` leaves AVX2 aside, for the same bytes."},
     {NULL, NULL, 0, NULL},
 };
 

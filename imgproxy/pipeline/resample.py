@@ -106,13 +106,24 @@ def _two_passes(strip: pyvips.Image, count: int, width: int, height: int) -> pyv
     if height < frame_height:
         side_by_side = strip.grid(frame_height, count, 1)
         shorter = _shorter(side_by_side, height, frame_height / height, at_start=False)
-        strip = pyvips.Image.arrayjoin(
-            [shorter.crop(index * frame_width, 0, frame_width, height) for index in range(count)],
-            across=1,
-        )
+        if width < frame_width:
+            return _narrower(
+                shorter, width, frame_width / width, at_start=False, frames=count, across=True
+            )
+        return _stacked(shorter, count)
     if width < frame_width:
-        strip = _narrower(strip, width, frame_width / width, at_start=False, frames=count)
+        return _narrower(strip, width, frame_width / width, at_start=False, frames=count)
     return strip
+
+
+def _stacked(side_by_side: pyvips.Image, count: int) -> pyvips.Image:
+    """The `count` frames of `side_by_side` one above the other."""
+    frame_width = side_by_side.width // count
+    frames = [
+        side_by_side.crop(index * frame_width, 0, frame_width, side_by_side.height)
+        for index in range(count)
+    ]
+    return pyvips.Image.arrayjoin(frames, across=1)
 
 
 def _lanczos(image: pyvips.Image, width: int, height: int, span: Span | None) -> pyvips.Image:
@@ -136,40 +147,71 @@ def _shorter(image: pyvips.Image, height: int, shrink: float, at_start: bool) ->
 
 
 def _narrower(
-    image: pyvips.Image, width: int, shrink: float, at_start: bool, frames: int = 1
+    image: pyvips.Image,
+    width: int,
+    shrink: float,
+    at_start: bool,
+    frames: int = 1,
+    *,
+    across: bool = False,
 ) -> pyvips.Image:
-    """The rows of `image`, `frames` frames stacked, reduced by `shrink` to `width` pixels and
-    lined up with the original to the part of a pixel, by `_reduce`: two to four times as fast
-    as libvips' horizontal reduce on colour, which takes one pixel at a time, and about nine
-    times on grey, which it takes without vectors. Frames go in turns, as many at a time as
-    MAX_REDUCED_IN_MEMORY holds, so that each comes out as it would alone."""
-    if shrink == 1:
-        return image
-    if shrink > MAX_ALIGNED_SHRINK:
-        return image.resize(width / image.width, vscale=1, kernel="lanczos3")
-    frame_height = image.height // frames
-    frame_bytes = image.width * frame_height * image.bands
+    """The rows of `image`, `frames` frames stacked (or side by side, `across`), reduced by
+    `shrink` to `width` pixels, the frames stacked, and lined up with the original to the part
+    of a pixel, by `_reduce`: two to four times as fast as libvips' horizontal reduce on colour,
+    which takes one pixel at a time, and about nine times on grey, which it takes without
+    vectors. Frames go in turns, as many at a time as MAX_REDUCED_IN_MEMORY holds, so that each
+    comes out as it would alone; `_reduce` reads frames side by side where they lie, with no
+    pass to stack them first."""
+    frame_width = image.width // frames if across else image.width
+    frame_height = image.height if across else image.height // frames
+    frame_bytes = frame_width * frame_height * image.bands
     reducible = image.format == "uchar" and image.coding == "none" and image.bands <= 4
-    if not reducible or frame_bytes > MAX_REDUCED_IN_MEMORY or taps(shrink) > image.width:
-        return _aligned_reduce(image, width, shrink, at_start, vertical=False)
-    # Where the part pixel is missing at the start, the pixels begin that far into the original.
-    offset = image.width - shrink * width if at_start else 0.0
-    rows = frame_height * max(1, MAX_REDUCED_IN_MEMORY // frame_bytes)
-    pieces = [
-        _reduced_rows(
-            image.crop(0, top, image.width, min(rows, image.height - top)), width, shrink, offset
+    if (
+        shrink == 1
+        or shrink > MAX_ALIGNED_SHRINK
+        or not reducible
+        or frame_bytes > MAX_REDUCED_IN_MEMORY
+        or taps(shrink) > frame_width
+    ):
+        return _narrower_by_libvips(
+            _stacked(image, frames) if across else image, width, shrink, at_start
         )
-        for top in range(0, image.height, rows)
-    ]
+    # Where the part pixel is missing at the start, the pixels begin that far into the original.
+    offset = frame_width - shrink * width if at_start else 0.0
+    in_turn = max(1, MAX_REDUCED_IN_MEMORY // frame_bytes)
+    pieces = []
+    for first in range(0, frames, in_turn):
+        taken = min(in_turn, frames - first)
+        if across:
+            piece = image.crop(first * frame_width, 0, taken * frame_width, frame_height)
+        else:
+            piece = image.crop(0, first * frame_height, frame_width, taken * frame_height)
+        pieces.append(
+            reduce_width(
+                piece.write_to_memory(),
+                frame_width,
+                frame_height if across else taken * frame_height,
+                image.bands,
+                width,
+                shrink,
+                offset,
+                across=taken if across else 1,
+            )
+        )
     reduced = pyvips.Image.new_from_memory(
-        b"".join(pieces), width, image.height, image.bands, "uchar"
+        b"".join(pieces), width, frame_height * frames, image.bands, "uchar"
     )
     return with_fields_of(reduced, image)
 
 
-def _reduced_rows(rows: pyvips.Image, width: int, shrink: float, offset: float) -> bytes:
-    pixels = rows.write_to_memory()
-    return reduce_width(pixels, rows.width, rows.height, rows.bands, width, shrink, offset)
+def _narrower_by_libvips(
+    image: pyvips.Image, width: int, shrink: float, at_start: bool
+) -> pyvips.Image:
+    if shrink == 1:
+        return image
+    if shrink > MAX_ALIGNED_SHRINK:
+        return image.resize(width / image.width, vscale=1, kernel="lanczos3")
+    return _aligned_reduce(image, width, shrink, at_start, vertical=False)
 
 
 def _aligned_reduce(

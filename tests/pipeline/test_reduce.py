@@ -91,6 +91,20 @@ def test_an_image_narrower_than_the_taps_is_refused():
         reduce_width(bytes(60), 20, 1, 3, 40, 0.5, 0.0)
 
 
+@pytest.mark.parametrize(("across", "height"), [(3, 13), (5, 16), (2, 1), (1, 20)])
+def test_images_side_by_side_come_out_one_after_the_other(across, height):
+    # Heights that put the 16 rows taken together across the images' borders.
+    rng = np.random.default_rng(across * height)
+    images = rng.integers(0, 256, (across, height, 90, 3), dtype=np.uint8)
+    side_by_side = np.concatenate(list(images), axis=1).tobytes()
+    expected = np.concatenate([reduced(image, 30, 3.0) for image in images]).tobytes()
+    for vector in (True, False):
+        out = reduce_width(side_by_side, 90, height, 3, 30, 3.0, 0.0, vector=vector, across=across)
+        assert out == expected
+    with pytest.raises(ValueError, match="across x width"):
+        reduce_width(side_by_side, 90, height, 3, 30, 3.0, 0.0, across=across + 1)
+
+
 def test_resampled_rows_line_up_with_the_original():
     # An edge at 1,234 of 3,001 px: 400 / 3,001 puts it at 164.48 px of the thumbnail.
     row = np.where(np.arange(3001) < 1234, 30, 220).astype(np.uint8)
