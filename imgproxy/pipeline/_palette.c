@@ -4,17 +4,17 @@
  * The palette: the sampled pixels' own colours when there are few enough, else Wu's cuts of RGB
  * space (below, before `count_pixels`).
  *
- * The mapping: each pixel takes the palette entry nearest to it in RGB (squared distance, exact). The
- * search looks at a short list of candidates per 4 x 4 x 4 cell of RGB space, made on first
- * use: every entry that can be the nearest to some colour of the cell, sorted by its least
- * distance to the cell, so that the search stops at the first candidate that cannot beat the
- * best found. The colours met last are remembered in a small table, for the runs of one
- * colour that photographs and flat areas give.
+ * The mapping: each pixel takes the palette entry nearest to it in RGB (squared distance, exact;
+ * of entries equally near, the first of the cell's candidates below). On first use of a 4 x 4 x
+ * 4 cell of RGB space, the nearest entry to each of its 64 colours is worked out, with vectors,
+ * among the cell's candidates: every entry that can be the nearest to some colour of the cell,
+ * sorted by its least distance to the cell. A pixel then costs one lookup.
  *
  * The error of each pixel goes on to its neighbours with Sierra's "lite" weights: 2/4 to the
  * right, 1/4 below and 1/4 below to the left. Each share is truncated towards zero and added
  * into the neighbour's colour, clipped to 0-255: errors too small to move a share are dropped,
- * so flat areas stay flat instead of turning into noise.
+ * so flat areas stay flat instead of turning into noise. Two rows are mapped at once, the
+ * second two pixels behind the first (`map_box`).
  *
  * After the first frame, only the rectangle around the pixels that differ from the frame
  * before is mapped again; the rest keeps the indices it had, so still parts of an animation

@@ -89,8 +89,8 @@ def resample_frames(
 
     A frame at a time is a pipeline per frame: 20 frames took twice the time on 2 threads. Laid
     side by side (`grid`), the frames shrink vertically together, as no column crosses from one
-    frame into the next; stacked again, they shrink horizontally together, as no row does.
-    Enlargements come back as they are, for `resample` to do frame by frame.
+    frame into the next; then horizontally, as no row does, read where they lie and written out
+    stacked again. Enlargements come back as they are, for `resample` to do frame by frame.
     """
     frame_width, frame_height = strip.width, strip.height // count
     unchanged = (width, height) == (frame_width, frame_height)

@@ -96,6 +96,44 @@ def test_each_pixel_takes_the_nearest_entry():
     assert (chosen == distances.min(axis=1)).all()
 
 
+def follow_diffusion(rgb: np.ndarray, colours: np.ndarray, indices: np.ndarray) -> None:
+    """Walks `rgb` (height x width x 3) in reading order as Sierra's light diffusion does, each
+    share truncated towards zero and clipped as it is added, and checks that every index in
+    `indices` is an entry nearest to the pixel's colour with the errors that reached it."""
+    height, width, _ = rgb.shape
+    colour = rgb.astype(int)
+    palette = colours.astype(int)
+
+    def add(y: int, x: int, error: np.ndarray, part: int) -> None:
+        if 0 <= y < height and 0 <= x < width:
+            colour[y, x] = np.clip(colour[y, x] + np.trunc(error / part).astype(int), 0, 255)
+
+    for y in range(height):
+        for x in range(width):
+            distances = ((palette - colour[y, x]) ** 2).sum(axis=1)
+            index = indices[y, x]
+            assert distances[index] == distances.min(), (y, x)
+            error = colour[y, x] - palette[index]
+            add(y, x + 1, error, 2)
+            add(y + 1, x - 1, error, 4)
+            add(y + 1, x, error, 4)
+
+
+@pytest.mark.parametrize("entries", [6, 256])
+@pytest.mark.parametrize(("width", "height"), [(29, 7), (3, 6), (1, 5), (2, 1), (17, 2)])
+def test_each_pixel_takes_the_nearest_entry_to_its_colour_with_the_errors_passed_on(
+    entries, width, height
+):
+    # Rows are mapped two at a time: every share reaches each pixel as it would row by row.
+    rng = np.random.default_rng(width * height + entries)
+    colours = rng.integers(0, 256, (entries, 3), dtype=np.uint8)
+    frames = rng.integers(0, 256, (3, height, width, 3), dtype=np.uint8)
+    indices = mapped(frames, rgba_palette(colours))
+    # Random frames differ from each other everywhere, so each is mapped whole.
+    for frame, frame_indices in zip(frames, indices, strict=True):
+        follow_diffusion(frame, colours, frame_indices)
+
+
 def test_colours_of_the_palette_keep_their_entries():
     rng = np.random.default_rng(RNG_SEED)
     colours = np.unique(rng.integers(0, 256, (256, 3), dtype=np.uint8), axis=0)
