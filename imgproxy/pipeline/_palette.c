@@ -246,7 +246,9 @@ fill_fine(Palette *p, int coarse, int fine, int32_t r, int32_t g, int32_t b)
     const int32_t start = coarse_candidates(p, r, g, b);
     if (start < 0)
         return 0;
-    if (!p->nearest_in[coarse] && !(p->nearest_in[coarse] = malloc(FINE_PER_COARSE * FINE_COLOURS)))
+    if (!p->nearest_in[coarse])
+        p->nearest_in[coarse] = malloc(FINE_PER_COARSE * FINE_COLOURS);
+    if (!p->nearest_in[coarse])
         return 0;
     uint8_t found[MAX_ENTRIES];
     int32_t best[FINE_COLOURS], chosen[FINE_COLOURS];
@@ -287,7 +289,8 @@ nearest(Palette *p, int32_t r, int32_t g, int32_t b)
               steps = (1 << (COARSE_SHIFT - FINE_SHIFT)) - 1, per = COARSE_SHIFT - FINE_SHIFT;
     const int fine = (r >> FINE_SHIFT & steps) << (2 * per) | (g >> FINE_SHIFT & steps) << per |
         (b >> FINE_SHIFT & steps);
-    if (!(p->filled[coarse] >> fine & 1) && !fill_fine(p, coarse, fine, r & ~side, g & ~side, b & ~side))
+    const int filled = p->filled[coarse] >> fine & 1;
+    if (!filled && !fill_fine(p, coarse, fine, r & ~side, g & ~side, b & ~side))
         return -1;
     const int within = (r & side) << (2 * FINE_SHIFT) | (g & side) << FINE_SHIFT | (b & side);
     return p->nearest_in[coarse][fine * FINE_COLOURS + within];

@@ -105,7 +105,9 @@ def _two_passes(strip: pyvips.Image, count: int, width: int, height: int) -> pyv
     frame_width, frame_height = strip.width, strip.height // count
     if height < frame_height:
         side_by_side = strip.grid(frame_height, count, 1)
-        shorter = _shorter(side_by_side, height, frame_height / height, at_start=False)
+        shorter = _by_libvips(
+            side_by_side, height, frame_height / height, at_start=False, vertical=True
+        )
         if width < frame_width:
             return _narrower(
                 shorter, width, frame_width / width, at_start=False, frames=count, across=True
@@ -132,18 +134,8 @@ def _lanczos(image: pyvips.Image, width: int, height: int, span: Span | None) ->
     if min(hshrink, vshrink) < 1:
         return image.resize(width / image.width, vscale=height / image.height, kernel="lanczos3")
     at_start_x, at_start_y = span.short_at_start
-    image = _shorter(image, height, vshrink, at_start_y)
+    image = _by_libvips(image, height, vshrink, at_start_y, vertical=True)
     return _narrower(image, width, hshrink, at_start_x)
-
-
-def _shorter(image: pyvips.Image, height: int, shrink: float, at_start: bool) -> pyvips.Image:
-    """`image`'s columns reduced by `shrink` to `height` pixels by libvips' reduce, whose
-    vertical pass takes about half the time of `_reduce`'s horizontal one."""
-    if shrink == 1:
-        return image
-    if shrink > MAX_ALIGNED_SHRINK:
-        return image.resize(1, vscale=height / image.height, kernel="lanczos3")
-    return _aligned_reduce(image, height, shrink, at_start, vertical=True)
 
 
 def _narrower(
@@ -173,9 +165,8 @@ def _narrower(
         or frame_bytes > MAX_REDUCED_IN_MEMORY
         or taps(shrink) > frame_width
     ):
-        return _narrower_by_libvips(
-            _stacked(image, frames) if across else image, width, shrink, at_start
-        )
+        stacked = _stacked(image, frames) if across else image
+        return _by_libvips(stacked, width, shrink, at_start, vertical=False)
     # Where the part pixel is missing at the start, the pixels begin that far into the original.
     offset = frame_width - shrink * width if at_start else 0.0
     in_turn = max(1, MAX_REDUCED_IN_MEMORY // frame_bytes)
@@ -204,14 +195,19 @@ def _narrower(
     return with_fields_of(reduced, image)
 
 
-def _narrower_by_libvips(
-    image: pyvips.Image, width: int, shrink: float, at_start: bool
+def _by_libvips(
+    image: pyvips.Image, target: int, shrink: float, at_start: bool, *, vertical: bool
 ) -> pyvips.Image:
+    """One axis of `image` reduced by `shrink` to `target` pixels by libvips: its reduce, lined
+    up with the original, up to MAX_ALIGNED_SHRINK, its resize beyond. Columns always shrink
+    here: libvips' vertical pass takes about half the time of `_reduce`'s horizontal one."""
     if shrink == 1:
         return image
     if shrink > MAX_ALIGNED_SHRINK:
-        return image.resize(width / image.width, vscale=1, kernel="lanczos3")
-    return _aligned_reduce(image, width, shrink, at_start, vertical=False)
+        if vertical:
+            return image.resize(1, vscale=target / image.height, kernel="lanczos3")
+        return image.resize(target / image.width, vscale=1, kernel="lanczos3")
+    return _aligned_reduce(image, target, shrink, at_start, vertical=vertical)
 
 
 def _aligned_reduce(
